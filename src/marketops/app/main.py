@@ -1,0 +1,89 @@
+"""The web app: ``create_app(workspace_root)`` builds a FastAPI app serving one workspace.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from marketops.workspace import Workspace
+    >>> root = pathlib.Path(tempfile.mkdtemp()) / "acme"
+    >>> Workspace.init(root).close()
+    >>> app = create_app(root)
+    >>> sorted(r.path for r in app.routes if r.path.startswith("/api"))
+    ['/api/v1/overview']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from marketops.app import errors
+from marketops.app.deps import require_user
+from marketops.app.routes import auth, health, overview, users
+from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
+from marketops.state.db import init_db, session_factory
+from marketops.workspace import Workspace
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+#: Routers that answer anonymous requests. Everything else requires a signed-in user.
+PUBLIC = (health.router, auth.public)
+PRIVATE = (auth.private, overview.router, users.router)
+
+# Everything is served from this origin (no CDN), so the policy can be strict.
+SECURITY_HEADERS = {
+    b"content-security-policy": b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"same-origin",
+}
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response, and no-store to everything but static files."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS.items() if k not in present]
+                if not static and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def create_app(workspace_root: Path) -> FastAPI:
+    """The web app for the workspace at ``workspace_root``; migrates the app database first."""
+    ws = Workspace.open(workspace_root)  # reads marketops.yaml only; the warehouse stays closed
+    database_url = ws.app_database_url
+    init_db(database_url)
+    # The API documentation pages are off until they sit behind sign-in (a later issue).
+    app = FastAPI(title="marketops", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.workspace_root = ws.root
+    app.state.database_url = database_url
+    app.state.sessions = session_factory(database_url)
+    app.state.secret_key = load_secret_key(ws.state_dir, ws.env.secret_key)
+    app.state.login_limiter = LoginLimiter(max_failures=5, window_seconds=300)
+
+    for router in PUBLIC:
+        app.include_router(router)
+    for router in PRIVATE:
+        app.include_router(router, dependencies=[Depends(require_user)])
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(app)
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key)
+    app.add_middleware(SecurityHeaders)
+    return app

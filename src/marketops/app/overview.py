@@ -1,0 +1,106 @@
+"""What the overview page and ``GET /api/v1/overview`` show: one plain dict, no web types.
+
+The warehouse is opened read-only for the time of one call and closed again, because a CLI run in
+another process needs DuckDB's write lock; while it holds it this raises WorkspaceLocked.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from marketops.workspace import Workspace
+    >>> root = pathlib.Path(tempfile.mkdtemp()) / "acme"
+    >>> Workspace.init(root, name="Acme").close()
+    >>> data = build_overview(root)
+    >>> data["workspace"]["name"], data["tables"], data["rows_quarantined"]
+    ('Acme', [], 0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from marketops.workspace import Workspace
+
+RECENT = 10
+LOAD_COLUMNS = ("load_id", "file", "entity", "system", "loaded_at", "rows_in", "rows_loaded",
+                "rows_quarantined", "status")
+
+
+def _runs(ws: Workspace) -> list[Any]:
+    try:
+        from marketops.pipeline import list_runs
+    except ModuleNotFoundError as e:
+        # The pipeline module lands in the same milestone; until then there are simply no runs.
+        if e.name != "marketops.pipeline":
+            raise
+        return []
+    return list(list_runs(ws, limit=RECENT))
+
+
+def run_to_dict(run: Any) -> dict[str, Any]:
+    """A RunRecord as JSON-ready data (steps included)."""
+    data = asdict(run) if is_dataclass(run) else dict(vars(run))
+    data["seconds"] = getattr(run, "seconds", None)
+    return _jsonable(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy/pyarrow scalars
+        return value.item()
+    return value
+
+
+def _recent_loads(ws: Workspace) -> list[dict[str, Any]]:
+    if not ws.engine.has_table("_loads"):
+        return []
+    loads = ws.table("_loads")
+    columns = [c for c in LOAD_COLUMNS if c in loads.columns]
+    rows = loads.select(*columns).order_by(loads.loaded_at.desc()).limit(RECENT).to_pyarrow().to_pylist()
+    return rows
+
+
+def build_overview(root: Path) -> dict[str, Any]:
+    """Workspace name, last run, rows per canonical table, quarantined rows and recent loads.
+
+    Datetimes stay datetimes (the page formats them per language); :func:`overview_json`
+    turns the result into JSON-ready data.
+    """
+    ws = Workspace.open(root, read_only=True)
+    try:
+        runs = _runs(ws)
+        tables = [{"name": name, "rows": ws.engine.count(name)} for name in ws.table_names()]
+        quarantined = ws.engine.count("_quarantine") if ws.engine.has_table("_quarantine") else 0
+        loads = _recent_loads(ws)
+        return {
+            "workspace": {"name": ws.config.name, "engine": ws.engine_name},
+            "last_run": runs[0] if runs else None,
+            "runs": runs,
+            "tables": tables,
+            "rows_total": sum(t["rows"] for t in tables),
+            "rows_quarantined": quarantined,
+            "recent_loads": loads,
+        }
+    finally:
+        ws.close()
+
+
+def overview_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The API form of :func:`build_overview`'s result: runs as dicts, datetimes as ISO strings.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> overview_json({"last_run": None, "runs": [], "recent_loads": [
+        ...     {"loaded_at": datetime(2025, 1, 2, tzinfo=timezone.utc)}]})["recent_loads"]
+        [{'loaded_at': '2025-01-02T00:00:00+00:00'}]
+    """
+    out = dict(data)
+    out["last_run"] = run_to_dict(data["last_run"]) if data.get("last_run") is not None else None
+    out["runs"] = [run_to_dict(r) for r in data.get("runs", [])]
+    return _jsonable(out)

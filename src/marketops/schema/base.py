@@ -1,0 +1,120 @@
+"""Building blocks of the canonical model: value kinds, columns and entities.
+
+An :class:`Entity` is one canonical table (people, touchpoints...). Its columns say what a value
+means, how it is parsed from a file (its :class:`Kind`) and which header spellings map to it.
+The natural key says which columns identify one real-world record, so that an overlapping
+re-export updates a record instead of duplicating it.
+
+Example:
+    >>> from marketops.schema import ENTITIES
+    >>> ENTITIES["people"].column("email").kind
+    <Kind.STRING: 'string'>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from marketops.errors import unknown_name
+
+
+class Kind(str, Enum):
+    """How a file's text becomes a typed value."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    #: An amount of money; parsed with its currency symbol or code when the cell carries one.
+    MONEY = "money"
+    DATE = "date"
+    #: A point in time, stored in UTC.
+    TIMESTAMP = "timestamp"
+    BOOLEAN = "boolean"
+
+
+#: Storage types per kind, as Ibis type strings. Money keeps four decimals so that sums of
+#: many small amounts stay exact to the cent.
+STORAGE_TYPE = {
+    Kind.STRING: "string",
+    Kind.INTEGER: "int64",
+    Kind.DECIMAL: "float64",
+    Kind.MONEY: "decimal(18, 4)",
+    Kind.DATE: "date",
+    Kind.TIMESTAMP: "timestamp",
+    Kind.BOOLEAN: "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column.
+
+    ``synonyms`` are header spellings seen in the wild, in any language; they are compared after
+    header normalisation (lower case, accents and punctuation removed), so "First Name",
+    "first_name" and "FIRST-NAME" need one entry.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    synonyms: tuple[str, ...] = ()
+    #: A row without this value cannot be loaded.
+    required: bool = False
+
+    @property
+    def storage_type(self) -> str:
+        return STORAGE_TYPE[self.kind]
+
+
+#: Lineage columns every canonical row carries.
+LINEAGE = (
+    Column("_source_system", Kind.STRING, "System the row came from (hubspot, salesforce, google_ads, generic...)."),
+    Column("_source_file", Kind.STRING, "File name the row was read from."),
+    Column("_source_row", Kind.INTEGER, "Row number in that file, counted as a spreadsheet does (header = row 1)."),
+    Column("_load_id", Kind.STRING, "The load that brought the row in; see `marketops loads`."),
+)
+
+#: Columns of a file that have no canonical home are kept here as a JSON object.
+PROPERTIES = Column("properties", Kind.STRING, "Custom properties: the file's other columns, as a JSON object.")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One canonical table.
+
+    ``key`` lists the parts of the natural key; a part that is a tuple is the first non-empty of
+    those columns (e.g. a campaign id, else its name). The source system is always part of the
+    key. When every part is empty the row is identified by a hash of all its values.
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str | tuple[str, ...], ...]
+    #: When two rows share a key, the one with the latest value here wins (then the latest load).
+    updated_at: str | None = None
+    #: Words in a header set that hint strongly at this entity (used to pick the entity of a file).
+    hints: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise unknown_name(f"column of {self.name}", name, self.column_names)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def key_columns(self) -> list[str]:
+        out: list[str] = []
+        for part in self.key:
+            out.extend(part if isinstance(part, tuple) else (part,))
+        return out
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        """Canonical columns, then custom properties, then lineage: the stored table's shape."""
+        return self.columns + (PROPERTIES,) + LINEAGE

@@ -1,0 +1,30 @@
+"""Web traffic: daily sessions per source, medium and campaign, as analytics tools report them.
+
+Analytics exports such as GA4's traffic-acquisition report are aggregated, not per visitor, so
+they get a table of their own rather than pretending to be touchpoints.
+"""
+
+from marketops.schema.base import Column, Entity, Kind
+
+S, I = Kind.STRING, Kind.INTEGER
+
+WEB_TRAFFIC = Entity(
+    name="web_traffic",
+    description="Daily web sessions and engagement per source, medium, campaign and channel group.",
+    key=("date", "source", "medium", "campaign", "channel"),
+    hints=("sessions", "engaged_sessions", "engagement_rate"),
+    columns=(
+        Column("date", Kind.DATE, "Day.", ("date", "day", "data", "fecha", "дата"), required=True),
+        Column("source", S, "Session source.", ("session source", "source", "first user source")),
+        Column("medium", S, "Session medium.", ("session medium", "medium", "first user medium")),
+        Column("campaign", S, "Session campaign.", ("session campaign", "campaign", "session campaign name")),
+        Column("channel", S, "Channel group as the analytics tool assigned it.", ("session default channel group", "session primary channel group", "default channel group", "channel")),
+        Column("sessions", I, "Sessions.", ("sessions", "sessioni", "sesiones", "сеансы", "сессии")),
+        Column("engaged_sessions", I, "Engaged sessions.", ("engaged sessions",)),
+        Column("users", I, "Active or total users.", ("users", "total users", "active users", "utenti", "usuarios", "пользователи")),
+        Column("new_users", I, "New users.", ("new users",)),
+        Column("conversions", Kind.DECIMAL, "Conversions (key events).", ("conversions", "key events")),
+        Column("revenue", Kind.MONEY, "Revenue reported by the analytics tool.", ("total revenue", "revenue", "purchase revenue")),
+        Column("currency", S, "Currency of revenue.", ("currency",)),
+    ),
+)

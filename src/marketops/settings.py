@@ -1,0 +1,221 @@
+"""Typed settings: the workspace's ``marketops.yaml`` and the process environment.
+
+Rules that a team reviews and versions live in ``marketops.yaml`` (:class:`WorkspaceConfig`);
+things that differ per machine or are secret come from ``MARKETOPS_*`` environment variables
+(:class:`EnvSettings`). Every field carries its help text, which ``docs/configuration.md`` mirrors
+(a test fails when one is missing there).
+
+Example:
+    >>> cfg = WorkspaceConfig.model_validate({"name": "Acme", "engine": "duckdb"})
+    >>> cfg.timezone, cfg.reporting_currency
+    ('UTC', 'EUR')
+"""
+
+from __future__ import annotations
+
+import io
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from marketops.errors import ConfigError, did_you_mean
+from marketops.schema import ENTITIES
+
+
+class SourceRule(BaseModel):
+    """How to read files whose names match ``pattern`` when marketops cannot tell by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="Glob matched against the file name, e.g. 'crm_export_*.csv'.")
+    system: str = Field(default="generic", description="Source system the rows come from (e.g. 'legacy_crm').")
+    entity: str | None = Field(default=None, description="Canonical entity of the file (people, ad_spend...).")
+    sheet: str | None = Field(default=None, description="For workbooks: the one sheet to read (default: all).")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Header as written in the file -> canonical column name.")
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entity(cls, v: str | None) -> str | None:
+        if v is not None and v not in ENTITIES:
+            raise ValueError(f"unknown entity '{v}'{did_you_mean(v, ENTITIES)}; valid: {', '.join(ENTITIES)}")
+        return v
+
+
+class SparkConfig(BaseModel):
+    """Settings for the PySpark engine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    master: str = Field(default="local[2]", description="Spark master URL; local[N] runs on this machine.")
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark configuration (key: value).")
+
+
+class WorkspaceConfig(BaseModel):
+    """The contents of ``marketops.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="My marketing", description="Name shown in the web app and reports.")
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="Warehouse engine: duckdb (a file in .marketops/) or spark.")
+    timezone: str = Field(
+        default="UTC", description="Time zone of timestamps written without one (IANA name, e.g. Europe/Rome).")
+    reporting_currency: str = Field(default="EUR", description="Currency that reports convert money into (ISO 4217).")
+    date_order: Literal["DMY", "MDY", "YMD"] = Field(
+        default="DMY", description="Order for dates like 03/04/2024 when no value in the column decides it.")
+    language: Literal["en", "it", "es", "ru"] = Field(default="en", description="Language of the web app and CLI text.")
+    inbox: str = Field(default="inbox", description="Folder (inside the workspace) that `marketops ingest` reads.")
+    sources: list[SourceRule] = Field(default_factory=list, description="Rules for files marketops cannot recognise.")
+    spark: SparkConfig = Field(default_factory=SparkConfig, description="PySpark engine settings.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}'; use an IANA name such as Europe/Rome or UTC") from None
+        return v
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if len(v) != 3 or not v.isalpha():
+            raise ValueError(f"'{v}' is not an ISO 4217 currency code (three letters, e.g. EUR)")
+        return v.upper()
+
+
+class EnvSettings(BaseSettings):
+    """Per-machine settings from ``MARKETOPS_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MARKETOPS_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="App database URL (users, goals...); default: SQLite in .marketops/.")
+    engine: Literal["duckdb", "spark"] | None = Field(
+        default=None, description="Overrides `engine:` of marketops.yaml for this process.")
+    secret_key: str | None = Field(
+        default=None, description="Key that signs web sessions; default: a random key kept in .marketops/.")
+    admin_email: str | None = Field(default=None, description="First admin's email, created on first start.")
+    admin_password: str | None = Field(default=None, description="First admin's password (never logged).")
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    """Read and validate ``marketops.yaml``; errors name the file, line and valid values.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "marketops.yaml"
+        >>> _ = p.write_text("name: Acme\\nengine: duckdb\\n")
+        >>> load_config(p).name
+        'Acme'
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no marketops.yaml here", file=str(path),
+                          hint="create a workspace with `marketops init DIR`") from None
+    try:
+        data = YAML(typ="rt").load(text)
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
+                          line=mark.line + 1 if mark else None) from None
+    data = data or {}
+    try:
+        return WorkspaceConfig.model_validate(_plain(data))
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = err["loc"]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            valid = _fields_at(loc[:-1])
+            msg = f"unknown setting '{loc[-1]}'{did_you_mean(str(loc[-1]), valid)}; valid: {', '.join(valid)}"
+        elif err["type"] == "literal_error":
+            msg = f"'{err['input']}' is not allowed; {msg.lower()}"
+        raise ConfigError(f"{'.'.join(map(str, loc))}: {msg}", file=str(path), line=_line_of(data, loc)) from None
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    model: type[BaseModel] = WorkspaceConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        ann = model.model_fields[str(part)].annotation
+        args = getattr(ann, "__args__", ())
+        nested = [a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            break
+        model = nested[0]
+    return sorted(model.model_fields)
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented maps -> plain dicts and lists for pydantic."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line_of(data: Any, loc: tuple) -> int | None:
+    """1-based line of the setting at ``loc`` in the YAML, using ruamel's position records."""
+    node, line = data, None
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None:
+                line = (lc.key(part) if isinstance(part, str) else lc.item(part))[0] + 1
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+DEFAULT_CONFIG = """\
+# marketops workspace settings. Reference: docs/configuration.md
+name: {name}
+
+# Warehouse engine: duckdb keeps everything in .marketops/warehouse.duckdb;
+# spark runs the same pipeline on PySpark (pip install 'marketops[spark]').
+engine: duckdb
+
+# Time zone of timestamps that carry none (IANA name, e.g. Europe/Rome).
+timezone: UTC
+
+# Reports convert money into this currency.
+reporting_currency: EUR
+
+# How to read a date like 03/04/2024 when no value in the column decides it: DMY or MDY.
+date_order: DMY
+
+# Language of the web app and CLI: en, it, es, ru.
+language: en
+
+# Files dropped here are picked up by `marketops ingest`.
+inbox: inbox
+
+# Tell marketops how to read files it cannot recognise by itself
+# (`marketops map FILE --write` proposes an entry for you), for example:
+# sources:
+#   - pattern: "crm_export_*.csv"
+#     system: legacy_crm
+#     entity: people
+#     columns:
+#       "Cognome e nome": full_name
+sources: []
+"""
+
+
+def default_config_text(name: str) -> str:
+    """The commented ``marketops.yaml`` a new workspace starts with."""
+    buf = io.StringIO()
+    YAML().dump({"name": name}, buf)  # quotes the name when YAML needs it
+    return DEFAULT_CONFIG.format(name=buf.getvalue().strip())
