@@ -2,8 +2,8 @@
 
 English is the source language: templates wrap text in ``_()``. Catalogs live in
 ``locale/<lang>/LC_MESSAGES/messages.po`` and are compiled on first use with Babel, so a checkout
-or a wheel needs no build step. To add strings: ``pybabel extract -F babel.cfg`` or edit the .po
-files by hand; both work.
+or a wheel needs no build step. When you add text, add its msgid to every catalog (a test fails on
+template strings missing from a catalog); ``pybabel update`` works on these files as well.
 
 Example:
     >>> translations("it").gettext("Sign in")

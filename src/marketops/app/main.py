@@ -6,7 +6,7 @@ Example:
     >>> root = pathlib.Path(tempfile.mkdtemp()) / "acme"
     >>> Workspace.init(root).close()
     >>> app = create_app(root)
-    >>> sorted(r.path for r in app.routes if r.path.startswith("/api"))
+    >>> sorted(path for path, methods in routes(app) if path.startswith("/api"))
     ['/api/v1/overview']
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +64,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def routes(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """Every (path, methods) the app answers, included routers flattened (FastAPI keeps them nested)."""
+    return [(ctx.path, set(ctx.methods or ())) for ctx in iter_route_contexts(app.routes)
+            if ctx.path is not None]
 
 
 def create_app(workspace_root: Path) -> FastAPI:

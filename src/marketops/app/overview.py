@@ -27,21 +27,13 @@ LOAD_COLUMNS = ("load_id", "file", "entity", "system", "loaded_at", "rows_in", "
                 "rows_quarantined", "status")
 
 
-def _runs(ws: Workspace) -> list[Any]:
-    try:
-        from marketops.pipeline import list_runs
-    except ModuleNotFoundError as e:
-        # The pipeline module lands in the same milestone; until then there are simply no runs.
-        if e.name != "marketops.pipeline":
-            raise
-        return []
-    return list(list_runs(ws, limit=RECENT))
-
-
 def run_to_dict(run: Any) -> dict[str, Any]:
     """A RunRecord as JSON-ready data (steps included)."""
     data = asdict(run) if is_dataclass(run) else dict(vars(run))
     data["seconds"] = getattr(run, "seconds", None)
+    for step in data.get("steps", []):
+        # Tracebacks are for the server log and `marketops runs show`, not for API clients.
+        (step.get("detail") or {}).pop("traceback", None)
     return _jsonable(data)
 
 
@@ -72,9 +64,13 @@ def build_overview(root: Path) -> dict[str, Any]:
     Datetimes stay datetimes (the page formats them per language); :func:`overview_json`
     turns the result into JSON-ready data.
     """
+    # Imported here: the pipeline pulls in the whole ingest machinery, which sign-in and
+    # health checks do not need.
+    from marketops.pipeline import list_runs
+
     ws = Workspace.open(root, read_only=True)
     try:
-        runs = _runs(ws)
+        runs = list_runs(ws, limit=RECENT)
         tables = [{"name": name, "rows": ws.engine.count(name)} for name in ws.table_names()]
         quarantined = ws.engine.count("_quarantine") if ws.engine.has_table("_quarantine") else 0
         loads = _recent_loads(ws)

@@ -39,10 +39,12 @@ class SparkEngine(Engine):
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.shuffle.partitions", "4")
                    .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.warehouse.dir", str(state_dir / "spark-warehouse")))
         for k, v in (conf or {}).items():
             builder = builder.config(k, v)
         self.session = builder.getOrCreate()
+        self.session.sparkContext.setLogLevel("ERROR")
         self._con = ibis.pyspark.connect(self.session)
         self._scratch = duckdb.connect()
         for path in sorted(self.root.iterdir()):
@@ -76,9 +78,7 @@ class SparkEngine(Engine):
         self._register(table)
 
     def append_scratch(self, table: str, query: str) -> int:
-        batch = self._scratch.execute(query).arrow()
-        if isinstance(batch, pa.RecordBatchReader):
-            batch = batch.read_all()
+        batch = self._scratch.sql(query).to_arrow_table()
         self._write_arrow(table, batch, append=True)
         return batch.num_rows
 

@@ -27,7 +27,8 @@ WHITESPACE = " \t\r\n\u00a0\u202f\u2007"
 #: Characters that group thousands besides the column's non-decimal separator: spaces of all
 #: kinds and apostrophes (Swiss 1'234.50, also typed as a right single quote).
 GROUPING = " \u00a0\u202f\u2007'\u2019"
-GROUPING_RE = r"[ \x{00A0}\x{202F}\x{2007}'\x{2019}]"
+#: Spaces in regular expressions: literal characters work in RE2 (DuckDB) and Python alike.
+_WS = "[\\s\u00a0\u202f\u2007]*"
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t", "x", "on", "si", "sì", "sí", "да", "д", "verdadero", "vero",
               "oui", "ja", "wahr")
@@ -40,7 +41,7 @@ CURRENCY_SYMBOLS = {
     "HK$": "HKD", "S$": "SGD", "MX$": "MXN", "R$": "BRL", "€": "EUR", "£": "GBP", "¥": "JPY",
     "￥": "JPY", "₽": "RUB", "РУБ.": "RUB", "РУБ": "RUB", "Р.": "RUB", "₹": "INR", "₩": "KRW", "₺": "TRY",
     "₴": "UAH", "ГРН.": "UAH", "ГРН": "UAH", "₪": "ILS", "₫": "VND", "฿": "THB", "ZŁ": "PLN", "KČ": "CZK",
-    "FR.": "CHF", "₸": "KZT",
+    "FR.": "CHF", "FR": "CHF", "Р": "RUB", "₸": "KZT",
 }
 CURRENCY_CODES = (
     "USD", "EUR", "GBP", "JPY", "CNY", "RUB", "CHF", "BRL", "INR", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
@@ -48,6 +49,9 @@ CURRENCY_CODES = (
     "TWD", "THB", "MYR", "IDR", "PHP", "VND", "AED", "SAR", "ILS", "UAH", "KZT", "EGP", "NGN", "KES", "ISK",
 )
 CURRENCY_TOKENS = {**{c: c for c in CURRENCY_CODES}, **CURRENCY_SYMBOLS}
+#: The currency token of a cell: its first run of characters that are not digits, separators,
+#: signs, brackets or spaces ("500 руб." -> "руб", "R$ 12" -> "R$").
+CURRENCY_TOKEN_RE = "[^\\d\\s.,'()+\\-%\u00a0\u202f\u2007\u2019]+"
 
 
 def _re_escape(token: str) -> str:
@@ -68,13 +72,28 @@ DOT3_RE = r"\d{1,3}\.\d{3}"
 COMMA3_RE = r"\d{1,3},\d{3}"
 
 
-def number_re(decimal_sep: str, integer: bool = False) -> str:
-    """Full-match pattern of a number once currency and sign decorations are gone."""
-    d, t = (r"\.", ",") if decimal_sep == "." else (",", r"\.")
-    group = f"[{t} \\x{{00A0}}\\x{{202F}}\\x{{2007}}'\\x{{2019}}]"
-    fraction = f"(?:{d}0*)?" if integer else f"(?:{d}\\d*)?"
-    exponent = "" if integer or decimal_sep != "." else r"(?:[eE][-+]?\d+)?"
-    return rf"[-+]?(?:\d{{1,3}}(?:{group}\d{{3}})+|\d*){fraction}{exponent}"
+def number_pattern(fmt: "ColumnFormat") -> str:
+    """Full-cell pattern of a number in ``fmt``; group 1 captures the digits and separators.
+
+    Example:
+        >>> import re
+        >>> re.match(number_pattern(ColumnFormat(Kind.DECIMAL, decimal_sep=",")), " -1.234,5 % ").group(1)
+        '1.234,5'
+    """
+    d, t = (r"\.", ",") if fmt.decimal_sep == "." else (",", r"\.")
+    grouping = fmt.thousands_sep + (GROUPING if fmt.grouping is None else fmt.grouping)
+    group = "[" + "".join("\\" + ch if ch in ".-]\\^" else ch for ch in grouping) + "]"
+    fraction = f"(?:{d}0*)?" if fmt.kind is Kind.INTEGER else f"(?:{d}\\d*)?"
+    exponent = r"(?:[eE][-+]?\d+)?" if fmt.kind is Kind.DECIMAL and fmt.decimal_sep == "." else ""
+    # Any short token of letters or symbols may stand for the currency: listing every spelling
+    # makes RE2 slow (case-insensitive Unicode alternation), and an unknown token ("kr", "KSh")
+    # is far more often a currency we do not know than noise. currency_expression names it.
+    token = "[^\\d\\s.,'()+\\-%\u00a0\u202f\u2007\u2019]{1,4}\\.?"
+    currency = f"(?:{token}{_WS})?" if fmt.kind is Kind.MONEY else ""
+    trailing_currency = f"(?:{token})?{_WS}" if fmt.kind is Kind.MONEY else ""
+    percent = f"%?{_WS}" if fmt.kind is Kind.DECIMAL else ""
+    digits = rf"((?:\d{{1,3}}(?:{group}\d{{3}})+{fraction}|\d*{fraction}){exponent})"
+    return f"^{_WS}[-+(]?{_WS}{currency}[-+]?{_WS}{digits}{_WS}{trailing_currency}\\)?{_WS}{percent}$"
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -137,6 +156,8 @@ class ColumnFormat:
     zoned_formats: tuple[str, ...] = ()
     excel_serial: bool = False
     timezone: str = "UTC"
+    #: Spaces and apostrophes that group thousands in this column (None: any of them).
+    grouping: str | None = None
 
     def __post_init__(self) -> None:
         if self.decimal_sep not in (".", ","):
@@ -189,14 +210,16 @@ def decide_format(kind: Kind, stats: dict[str, int], *, default_date_order: str 
     get = s.get
     if kind in (Kind.INTEGER, Kind.DECIMAL, Kind.MONEY):
         comma, point = get("comma_proof", 0), get("point_proof", 0)
+        # Only the grouping characters the column uses are removed: fewer passes over the text.
+        grouping = "".join(ch for i, ch in enumerate(GROUPING) if get(f"group_{i}", 0))
         if comma != point:
             # Conflicting evidence: the majority wins, the other rows fail to parse and are reported.
-            return ColumnFormat(kind, decimal_sep="," if comma > point else ".")
+            return ColumnFormat(kind, decimal_sep="," if comma > point else ".", grouping=grouping)
         # No proof either way. "1.234" is a thousand in a count column and 1.234 elsewhere
         # (programs write decimal points); "1,234" is read as a thousand everywhere.
         if get("dot3", 0) and not get("comma3", 0) and kind is Kind.INTEGER:
-            return ColumnFormat(kind, decimal_sep=",")
-        return ColumnFormat(kind)
+            return ColumnFormat(kind, decimal_sep=",", grouping=grouping)
+        return ColumnFormat(kind, grouping=grouping)
     if kind not in (Kind.DATE, Kind.TIMESTAMP):
         return ColumnFormat(kind, timezone=timezone)
     return _decide_date(kind, get, default_date_order, timezone)

@@ -25,7 +25,7 @@ from sqlglot import exp
 from marketops.errors import ConfigError
 from marketops.ingest.formats import (
     BLANKS,
-    CURRENCY_RE,
+    CURRENCY_TOKEN_RE,
     CURRENCY_TOKENS,
     DATE_ORDERS,
     EXCEL_SERIAL_RANGE,
@@ -36,10 +36,11 @@ from marketops.ingest.formats import (
     ZONE_SUFFIX_RE,
     ZONED_RE,
     ColumnFormat,
+    number_pattern,
     decide_format,
     default_formats,
 )
-from marketops.ingest.profile import profile_expressions
+from marketops.ingest.profile import profile_query
 from marketops.schema.base import Kind
 
 __all__ = ["ColumnFormat", "blank_expression", "currency_expression", "infer_formats", "parse_expression"]
@@ -118,21 +119,19 @@ def parse_expression(column: str, fmt: ColumnFormat) -> exp.Expression:
 
 
 def _number(column: str, fmt: ColumnFormat) -> exp.Expression:
-    from marketops.ingest.formats import number_re
-
-    v = _trimmed(column)
-    if fmt.kind is Kind.MONEY:
-        # Currency symbol or code before or after the amount, also inside accounting brackets.
-        pattern = rf"^([-+(]?)\s*{CURRENCY_RE}\s*|\s*{CURRENCY_RE}\s*(\)?)$"
-        v = _fn("regexp_replace", v, _s(pattern), _s(r"\1\2"), _s("gi"))
-    if fmt.kind is Kind.DECIMAL:
-        v = _fn("rtrim", v, _s("%" + WHITESPACE))  # "12%" is the number 12 in a rate column
-    v = _fn("regexp_replace", v, _s(r"^\((.*)\)$"), _s(r"-\1"))  # accounting negative: (12.50)
-    # Extract the whole value only when it is a well-formed number: a stray "1,5" in a
-    # decimal-point column must fail (and be reported), not become 15.
-    valid = _fn("regexp_extract", v, _s(f"^(?:{number_re(fmt.decimal_sep, fmt.kind is Kind.INTEGER)})$"))
-    plain = _fn("translate", valid, _s(fmt.decimal_sep + fmt.thousands_sep + GROUPING), _s("."))
-    return _try_cast(plain, _TYPES[fmt.kind])
+    raw = exp.column(column, quoted=True)
+    # One regular expression both validates the whole cell and captures the digits, so a stray
+    # "1,5" in a decimal-point column fails (and is reported) instead of becoming 15; sign,
+    # brackets, currency and % around the digits are allowed where the kind allows them.
+    body = _fn("regexp_extract", raw, _s(number_pattern(fmt)), exp.Literal.number(1))
+    for ch in fmt.thousands_sep + (GROUPING if fmt.grouping is None else fmt.grouping):
+        body = exp.Anonymous(this="replace", expressions=[body, _s(ch), _s("")])
+    if fmt.decimal_sep == ",":
+        body = exp.Anonymous(this="replace", expressions=[body, _s(","), _s(".")])
+    value = _try_cast(body, _TYPES[fmt.kind])
+    # Negative when a minus or an opening bracket (accounting style) comes before the digits.
+    negative = _fn("regexp_matches", raw, _s(r"^[^0-9]*[-(]"))
+    return exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=value))], default=value)
 
 
 def _to_utc(local: exp.Expression, timezone: str) -> exp.Expression:
@@ -225,11 +224,8 @@ def currency_expression(column: str, fmt: ColumnFormat) -> exp.Expression | None
     """
     if fmt.kind is not Kind.MONEY:
         return None
-    v = _trimmed(column)
-    before = _fn("regexp_extract", v, _s(rf"(?i)^[-+(]?\s*({CURRENCY_RE})\s*[-+(]?\d"), exp.Literal.number(1))
-    after = _fn("regexp_extract", v, _s(rf"(?i)\d\.?\s*({CURRENCY_RE})\s*\)?$"), exp.Literal.number(1))
-    token = exp.Upper(this=exp.Coalesce(this=exp.Nullif(this=before, expression=_s("")),
-                                        expressions=[exp.Nullif(this=after, expression=_s(""))]))
+    # The first run of characters that are not digits, separators or signs is the currency token.
+    token = exp.Upper(this=_fn("regexp_extract", exp.column(column, quoted=True), _s(CURRENCY_TOKEN_RE)))
     # Group tokens by code so that the CASE has one branch per currency, not per spelling.
     by_code: dict[str, list[str]] = {}
     for token_text, code in CURRENCY_TOKENS.items():
@@ -259,17 +255,22 @@ def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[s
         raise ValueError(f"default_date_order must be one of {', '.join(DATE_ORDERS)}, not {default_date_order!r}")
     _check_timezone(con, timezone)
     formats = {name: ColumnFormat(kind, timezone=timezone) for name, kind in columns.items()}
-    selects: list[exp.Expression] = []
+    parts = relation.split(".")
+    table = exp.Table(this=exp.to_identifier(parts[-1], quoted=True),
+                      db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None,
+                      catalog=exp.to_identifier(parts[-3], quoted=True) if len(parts) > 2 else None)
+    query: exp.Select | None = None
     keys: list[tuple[str, str]] = []
     for i, (name, kind) in enumerate(columns.items()):
-        for stat, expression in profile_expressions(_trimmed(name), blank_expression(name), kind):
-            keys.append((name, stat))
-            selects.append(exp.alias_(expression, f"p{i}_{stat}", quoted=True))
-    if not selects:
+        one, names = profile_query(name, kind, table, f"c{i}", trimmed=_trimmed, blank=blank_expression)
+        if one is None:
+            continue
+        keys += [(name, stat) for stat in names]
+        part = one.subquery(f"c{i}")
+        query = exp.select(exp.Star()).from_(part) if query is None else query.join(part, join_type="cross")
+    if query is None:
         return formats
-    table = exp.Table(this=exp.to_identifier(relation.split(".")[-1], quoted=True),
-                      db=exp.to_identifier(relation.split(".")[-2], quoted=True) if "." in relation else None)
-    row = con.execute(exp.select(*selects).from_(table).sql("duckdb")).fetchone()
+    row = con.execute(query.sql("duckdb")).fetchone()
     stats: dict[str, dict[str, int]] = {}
     for (name, stat), value in zip(keys, row, strict=True):
         stats.setdefault(name, {})[stat] = value or 0

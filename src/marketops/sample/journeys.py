@@ -120,7 +120,7 @@ def simulate(rng: np.random.Generator, people: People, *, days: int, sends: np.n
     converted_at = np.where(converted, np.minimum(last + 600 + rng.exponential(2 * DAY, n).astype(np.int64), end), -1)
     converted_at = np.where(converted & identified, np.maximum(converted_at, identified_at + 60), converted_at)
 
-    has_deal = converted & identified & (rng.random(n) < 0.55)
+    has_deal = converted & identified & (rng.random(n) < 0.65)
     deal_created = np.where(has_deal, converted_at + rng.integers(DAY, 10 * DAY, n), -1)
     has_deal &= deal_created <= end
     deal_created = np.where(has_deal, deal_created, -1)

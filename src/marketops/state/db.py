@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,11 @@ def make_engine(url: str) -> Engine:
                 # An in-memory database lives as long as its connection: share one across threads.
                 kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                path = Path(database)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    # It holds password hashes: readable by the owner only, like secret_key.
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
                 # The web app answers from a thread pool; sessions never share a connection.
                 kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         else:

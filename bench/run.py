@@ -1,0 +1,45 @@
+"""Runs every benchmark and prints one table.
+
+    python bench/run.py --size small    # a few minutes
+    python bench/run.py --size large    # the sizes the issues name
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SIZES = {
+    "small": {"ingest": [20_000, 100_000]},
+    "large": {"ingest": [100_000, 1_000_000]},
+}
+COLUMNS = ["bench", "size", "rows", "seconds", "rows_per_s", "peak_mb", "peer", "peer_seconds", "ratio", "note"]
+
+
+def print_results(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="marketops benchmarks (ratio = marketops time / peer time, same run)")
+    for c in COLUMNS:
+        table.add_column(c, justify="right" if c not in ("bench", "size", "peer", "note") else "left")
+    for r in rows:
+        table.add_row(*(f"{r.get(c):,}" if isinstance(r.get(c), int) else str(r.get(c, "")) for c in COLUMNS))
+    Console(width=200).print(table)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", choices=sorted(SIZES), default="small")
+    args = p.parse_args()
+    import ingest
+
+    rows = ingest.run(SIZES[args.size]["ingest"])
+    print_results(rows)
+
+
+if __name__ == "__main__":
+    main()

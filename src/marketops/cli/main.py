@@ -1,0 +1,49 @@
+"""The `marketops` command: one Typer app, a module per command group.
+
+Every error marketops raises on purpose is shown as a plain sentence (and a hint), never a
+traceback; ``MARKETOPS_DEBUG=1`` shows the traceback for bug reports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from marketops.cli import ingest, pipeline, tables, workspace
+from marketops.cli.output import fail
+from marketops.errors import MarketopsError
+
+app = typer.Typer(name="marketops", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="marketops: a self-hosted marketing operations hub.")
+
+for group in (workspace, ingest, pipeline, tables):
+    app.registered_commands += group.app.registered_commands
+
+
+def _register_optional() -> None:
+    from marketops.cli import serve, tokens, users
+
+    app.add_typer(users.app, name="users", help="Web app users and roles.")
+    app.add_typer(tokens.app, name="tokens", help="API tokens.")
+    app.command("serve")(serve.serve)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except MarketopsError as e:
+        if os.environ.get("MARKETOPS_DEBUG"):
+            raise
+        try:
+            fail(e.message, e.hint)
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
+
+
+if __name__ == "__main__":
+    main()

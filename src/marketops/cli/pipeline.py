@@ -1,0 +1,96 @@
+"""`marketops run` and `marketops status`: run the pipeline with progress bars, see recent runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from marketops.cli.output import JsonOpt, WorkspaceOpt, console, fmt, print_json, print_table
+from marketops.pipeline import RunRecord, StepRecord, list_runs, run_pipeline
+from marketops.workspace import Workspace
+
+app = typer.Typer()
+
+
+class RichObserver:
+    """Progress bars per step for the terminal."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar, self.tasks = bar, {}
+
+    def step_started(self, step: str, total: int | None) -> None:
+        self.tasks[step] = self.bar.add_task(step, total=total)
+
+    def advance(self, step: str, label: str) -> None:
+        self.bar.update(self.tasks[step], advance=1, description=f"{step}: {label}")
+
+    def step_finished(self, record: StepRecord) -> None:
+        if record.name in self.tasks:
+            self.bar.update(self.tasks[record.name], description=f"{record.name} ({record.status})")
+
+
+def summary_rows(ws: Workspace) -> list[dict]:
+    """Rows per canonical table, for the run summary."""
+    return [{"table": name, "rows": ws.engine.count(name)} for name in ws.table_names()]
+
+
+def print_run(run: RunRecord, ws: Workspace) -> None:
+    print_table([{"step": s.name, "status": s.status, "rows_in": s.rows_in, "rows_out": s.rows_out,
+                  "seconds": s.seconds, "error": s.error or ""} for s in run.steps],
+                title=f"Run {run.run_id} ({run.engine})")
+    ingest = next((s for s in run.steps if s.name == "ingest"), None)
+    if run.status == "succeeded":
+        print_table(summary_rows(ws), title="Canonical tables")
+    if ingest and ingest.detail:
+        d = ingest.detail
+        console.print(f"Files: {d['files']} ({d['loaded']} loaded, {d['unchanged']} unchanged, "
+                      f"{len(d['failed'])} failed); rows quarantined: {d['quarantined']:,}"
+                      + ("  -> `marketops quarantine`" if d["quarantined"] else ""))
+        for f in d["failed"]:
+            console.print(f"[red]failed[/] {f}")
+    colour = "green" if run.status == "succeeded" else "red"
+    console.print(f"[{colour}]Run {run.status}[/] in {run.seconds:.1f} s"
+                  + (f": {run.error}" if run.error else ""))
+
+
+@app.command("run")
+def run(
+    workspace: WorkspaceOpt = Path("."),
+    step: Annotated[list[str] | None, typer.Option("--step", help="Run only these steps.")] = None,
+    engine: Annotated[str | None, typer.Option(help="Engine for this run: duckdb or spark.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run the pipeline: ingest new files, stage, build the canonical tables, publish."""
+    with Workspace.open(workspace, engine=engine) as ws:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True, disable=json_) as bar:
+            record = run_pipeline(ws, steps=step, observer=RichObserver(bar))
+        if json_:
+            out = record.to_json()
+            out["tables"] = {r["table"]: r["rows"] for r in summary_rows(ws)}
+            print_json(out)
+        else:
+            print_run(record, ws)
+    if record.status != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status(workspace: WorkspaceOpt = Path("."),
+           limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+           json_: JsonOpt = False) -> None:
+    """Recent pipeline runs with their steps, durations and errors."""
+    ws = Workspace.open(workspace)
+    runs = list_runs(ws, limit)
+    if json_:
+        print_json([r.to_json() for r in runs])
+        return
+    if not runs:
+        console.print("No runs yet: `marketops run`")
+        return
+    print_table([{"run": r.run_id, "status": r.status, "started": r.started_at, "seconds": r.seconds,
+                  "steps": " > ".join(f"{s.name} {fmt(s.rows_out)}" for s in r.steps),
+                  "error": r.error or ""} for r in runs], title="Runs")

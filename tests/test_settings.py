@@ -1,0 +1,37 @@
+"""marketops.yaml: clear errors with file and line, and every setting documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marketops.errors import ConfigError
+from marketops.settings import EnvSettings, WorkspaceConfig, load_config
+
+DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
+
+
+@pytest.mark.parametrize("yaml, line, words", [
+    ("name: x\nengine: postgres\n", 2, "'postgres' is not allowed"),
+    ("name: x\ntimezone: Mars/Olympus\n", 2, "unknown time zone"),
+    ("name: x\nreporting_currency: euro\n", 2, "ISO 4217"),
+    ("name: x\nsources:\n  - pattern: a.csv\n    entity: peple\n", 4, "did you mean 'people'"),
+    ("name: [unclosed\n", 2, "not valid YAML"),
+])
+def test_config_errors_name_file_line_and_valid_values(tmp_path, yaml, line, words):
+    p = tmp_path / "marketops.yaml"
+    p.write_text(yaml)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert f"marketops.yaml:{line}" in str(e.value)
+    assert words in str(e.value)
+
+
+def test_every_setting_is_documented():
+    text = DOCS.read_text()
+    for model in (WorkspaceConfig, EnvSettings):
+        for name, field in model.model_fields.items():
+            assert field.description, f"{name} has no help text"
+            key = f"MARKETOPS_{name.upper()}" if model is EnvSettings else f"`{name}`"
+            assert key in text, f"{key} is missing from docs/configuration.md"
