@@ -78,8 +78,9 @@ def test_export_every_format(root, cases, fmt):
 def test_unknown_table_suggests_the_right_name(root, cases):
     (root / "inbox" / "leads.csv").write_bytes((cases / "encodings" / "utf8.csv").read_bytes())
     cli("run", "-w", root)
-    res = cli("export", "peple", "-o", root / "x.csv", "-w", root)
+    res = runner.invoke(app, ["export", "peple", "-o", str(root / "x.csv"), "-w", str(root)])
     assert res.exit_code != 0
+    assert "did you mean 'people'" in str(res.exception)
 
 
 def test_map_proposes_and_writes_a_rule(root, tmp_path):

@@ -39,8 +39,14 @@ def format_from_path(path: Path, fmt: str | None) -> str:
 
 
 def _batches(table: ibis.Table | pa.Table) -> pa.RecordBatchReader:
+    """The table's rows as a stream of Arrow batches (never all in memory at once)."""
     if isinstance(table, pa.Table):
         return table.to_reader()
+    backend = table._find_backend(use_default=True)
+    if backend.name == "duckdb":
+        # Ibis 12 streams DuckDB results with a method DuckDB 2.0 no longer has; ask DuckDB directly.
+        backend._run_pre_execute_hooks(table)
+        return backend.con.sql(str(backend.compile(table))).to_arrow_reader(100_000)
     return table.to_pyarrow_batches(chunk_size=100_000)
 
 

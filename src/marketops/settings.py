@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import io
+import json
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
@@ -216,6 +216,5 @@ sources: []
 
 def default_config_text(name: str) -> str:
     """The commented ``marketops.yaml`` a new workspace starts with."""
-    buf = io.StringIO()
-    YAML().dump({"name": name}, buf)  # quotes the name when YAML needs it
-    return DEFAULT_CONFIG.format(name=buf.getvalue().strip())
+    # A JSON string is a valid YAML scalar: quotes and colons in the name stay harmless.
+    return DEFAULT_CONFIG.format(name=json.dumps(name, ensure_ascii=False))

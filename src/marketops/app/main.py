@@ -2,9 +2,9 @@
 
 Example:
     >>> import tempfile, pathlib
-    >>> from marketops.workspace import Workspace
     >>> root = pathlib.Path(tempfile.mkdtemp()) / "acme"
-    >>> Workspace.init(root).close()
+    >>> root.mkdir()
+    >>> _ = (root / "marketops.yaml").write_text("name: Acme\\n")
     >>> app = create_app(root)
     >>> sorted(path for path, methods in routes(app) if path.startswith("/api"))
     ['/api/v1/overview']

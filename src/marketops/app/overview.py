@@ -7,7 +7,8 @@ Example:
     >>> import tempfile, pathlib
     >>> from marketops.workspace import Workspace
     >>> root = pathlib.Path(tempfile.mkdtemp()) / "acme"
-    >>> Workspace.init(root, name="Acme").close()
+    >>> root.mkdir()
+    >>> _ = (root / "marketops.yaml").write_text("name: Acme\\n")
     >>> data = build_overview(root)
     >>> data["workspace"]["name"], data["tables"], data["rows_quarantined"]
     ('Acme', [], 0)

@@ -22,8 +22,11 @@ LANG_COOKIE = "marketops_lang"
 
 
 def workspace_config(request: Request):
-    """The workspace's marketops.yaml, read per request so edits show without a restart."""
-    return Workspace.open(request.app.state.workspace_root).config
+    """The workspace's marketops.yaml, read once per request so edits show without a restart."""
+    config = getattr(request.state, "workspace_config", None)
+    if config is None:
+        config = request.state.workspace_config = Workspace.open(request.app.state.workspace_root).config
+    return config
 
 
 def csrf_token(request: Request) -> str:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", envvar="MARKETOPS_WORKSPACE",
                                             help="Workspace folder (default: this folder or a parent).")]

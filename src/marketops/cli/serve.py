@@ -31,7 +31,7 @@ def serve(workspace: WorkspaceOpt = Path("."),
         console.print(f"Created the first admin: [bold]{email}[/bold]")
         if not ws.env.admin_password:
             console.print(f"Password: [bold]{password}[/bold]  (shown once; change it with "
-                          "`marketops users` or keep it in a password manager)", highlight=False)
+                          "`marketops users set-password`)", highlight=False)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     console.print(f"marketops is serving [bold]{ws.config.name}[/bold] at [link]http://{shown}:{port}[/link]  "
                   "(Ctrl+C to stop)", highlight=False)

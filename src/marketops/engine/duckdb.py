@@ -56,10 +56,10 @@ class DuckDBEngine(Engine):
 
     def append_scratch(self, table: str, query: str) -> int:
         if table in self.tables():
-            n = self._raw.execute(f"INSERT INTO {_ident(table)} BY NAME {query}").fetchone()[0]
+            n = self._raw.execute(f"INSERT INTO {_ident(table)} BY NAME {query}").fetchall()[0][0]
         else:
             self._raw.execute(f"CREATE TABLE {_ident(table)} AS {query}")
-            n = self._raw.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0]
+            n = self._raw.execute(f"SELECT count(*) FROM {_ident(table)}").fetchall()[0][0]
         return int(n)
 
     def write(self, table: str, obj: ibis.Table | pa.Table) -> None:

@@ -65,7 +65,8 @@ CURRENCY_RE = "(?:" + "|".join(_re_escape(t) for t in sorted(CURRENCY_TOKENS, ke
 # The profile looks at the digits and separators only ("$1,200.50" -> "1,200.50") and counts values
 # that prove a decimal separator: a separator followed by other than three digits, a
 # separator after four or more digits or after a lone 0, or two grouping separators of one kind.
-_DEC = r"\d*{d}(?:\d{{1,2}}|\d{{4,}})|(?:0|\d{{4,}}){d}\d+|\d{{1,3}}(?:{t}\d{{3}})+{d}\d*|\d{{1,3}}(?:{t}\d{{3}}){{2,}}"
+_DEC = (r"\d*{d}(?:\d{{1,2}}|\d{{4,}})|(?:0|\d{{4,}}){d}\d+"
+        r"|\d{{1,3}}(?:{t}\d{{3}})+{d}\d*|\d{{1,3}}(?:{t}\d{{3}}){{2,}}")
 POINT_PROOF_RE = _DEC.format(d=r"\.", t=",")
 COMMA_PROOF_RE = _DEC.format(d=",", t=r"\.")
 DOT3_RE = r"\d{1,3}\.\d{3}"

@@ -304,8 +304,8 @@ def _parse_select(ws: Workspace, raw: RawSheet, plan: MappingPlan, ent: Entity, 
     errors: list[tuple[str, str]] = []  # (SQL giving a message or NULL, header it is about)
     for r, f in formats.items():
         blank = _sql(values.blank_expression(r))
-        msg = _sql(_s(f"{header_of[r]!r}: expected {f.expected()}, got "))
-        errors.append((f"CASE WHEN v{r[1:]} IS NULL AND NOT ({blank}) THEN {msg} || quote(left({r}, 60)) END",
+        msg = _sql(_s(f"{header_of[r]!r}: expected {f.expected()}, got '"))
+        errors.append((f"CASE WHEN v{r[1:]} IS NULL AND NOT ({blank}) THEN {msg} || left({r}, 60) || '''' END",
                        header_of[r]))
     for c in ent.columns:
         target = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR"}.get(c.storage_type, c.storage_type)

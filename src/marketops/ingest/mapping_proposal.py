@@ -60,7 +60,8 @@ def propose(ws: Workspace, file: Path, *, entity: str | None = None) -> Proposal
     con = duckdb.connect()  # a private connection: mapping must not need the warehouse lock
     try:
         raw = read_file(file, con, tmp_dir=ws.tmp_dir)[0]
-        first = con.execute(f"SELECT * FROM {raw.relation} ORDER BY _row LIMIT 1").fetchone() or ()
+        rows = con.execute(f"SELECT * FROM {raw.relation} ORDER BY _row LIMIT 1").fetchall()
+        first = rows[0] if rows else ()
         samples = dict(zip(raw.headers, first))
         try:
             plan = plan_mapping(raw.headers, file_name=file.name, rules=ws.config.sources, entity=entity)

@@ -121,7 +121,8 @@ def _statistics(kind: Kind):
             (name, lambda sh, p=pattern: _full(digits(sh), p)) for name, pattern in (
                 ("point_proof", POINT_PROOF_RE), ("comma_proof", COMMA_PROOF_RE), ("dot3", DOT3_RE),
                 ("comma3", COMMA3_RE))]
-        shape_stats += [(f"group_{i}", lambda sh, c=ch: _fn("contains", sh, _s(c))) for i, ch in enumerate(GROUPING)]
+        shape_stats += [(f"group_{i}", lambda sh, c=ch: _fn("contains", sh, _s(c)))
+                        for i, ch in enumerate(GROUPING)]
         return [], shape_stats
     if kind not in (Kind.DATE, Kind.TIMESTAMP):
         return [], []

@@ -237,12 +237,27 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> RawS
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {relation} AS
             SELECT r.* REPLACE ((r._row + coalesce(g.j, 0))::BIGINT AS _row)
             FROM {relation} r ASOF LEFT JOIN {relation}_gaps g ON r._row - {int(skip)} > g.t""")
-    rows_read = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    rows_read = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     for t in (f"{relation}_gaps", rejects_table, scan_table):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    rejects = [Reject(int(line), _reject_column(headers, col), _reject_reason(kind, msg, len(headers)),
-                      (raw or "")[:2000]) for line, col, kind, msg, raw in reject_rows]
+    rejects = _collapse_rejects(reject_rows, headers, delim)
     return RawSheet(path, None, headers, relation, rows_read, rejects, encoding, delim)
+
+
+def _collapse_rejects(rows: list[tuple], headers: list[str], delim: str) -> list[Reject]:
+    """One reject per row: DuckDB reports a cut-short row once per missing cell."""
+    out: dict[int, Reject] = {}
+    for line, col, kind, msg, raw in rows:
+        if int(line) in out:
+            continue
+        raw = raw or ""
+        column = _reject_column(headers, col)
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            found = len(next(csv.reader([raw], delimiter=delim), []))
+            msg = f"Found: {found}"
+            column = headers[found] if kind == "MISSING COLUMNS" and found < len(headers) else None
+        out[int(line)] = Reject(int(line), column, _reject_reason(kind, msg, len(headers)), raw[:2000])
+    return list(out.values())
 
 
 def _reject_column(headers: list[str], duck_name: str | None) -> str | None:
@@ -340,7 +355,7 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, only: str | None) -> 
         extra = [Reject(header_idx + 2 + i, None, f"row has extra cells beyond the {width} named columns",
                         ",".join(c or "" for c in r)[:2000])
                  for i, r in enumerate(data) if any(c is not None for c in r[width:])]
-        n = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
         if extra:
             rows_bad = tuple(r.row for r in extra)
             con.execute(f"DELETE FROM {relation} WHERE _row IN (SELECT unnest(?))", [list(rows_bad)])
@@ -363,7 +378,7 @@ def _as_text_table(con: duckdb.DuckDBPyConnection, path: Path, source_sql: str, 
         f"CAST({q} AS VARCHAR) AS c{i}" for i, q in enumerate(exp.to_identifier(c, quoted=True).sql("duckdb") for c in cols))
     con.execute(f"CREATE TEMP TABLE {relation} AS SELECT {casts}, "
                 f"(row_number() OVER () + {int(row_offset)})::BIGINT AS _row FROM {source_sql}", params)
-    n = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     return RawSheet(path, None, cols, relation, n)
 
 
@@ -409,6 +424,6 @@ def _read_jsonl(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> Ra
         f"ELSE json_extract_string(line, {p}) END AS c{i}" for i, p in enumerate(path_sql))
     con.execute(f"CREATE TEMP TABLE {relation} AS SELECT {cells}, _row::BIGINT AS _row FROM {relation}_lines")
     con.execute(f"DROP TABLE {relation}_lines")
-    n = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     rejects = [Reject(int(r), None, "line is not a JSON object", (line or "")[:2000]) for r, line in bad]
     return RawSheet(path, None, keys, relation, n, rejects)

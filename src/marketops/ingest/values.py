@@ -106,7 +106,8 @@ def parse_expression(column: str, fmt: ColumnFormat) -> exp.Expression:
     """
     kind = fmt.kind
     if kind is Kind.STRING:
-        return exp.Case(ifs=[exp.If(this=blank_expression(column), true=exp.Null())], default=_trimmed(column))
+        return exp.Case(ifs=[exp.If(this=blank_expression(column), true=exp.Null())],
+                        default=_trimmed(column))
     if kind is Kind.BOOLEAN:
         word = exp.Lower(this=_trimmed(column))
         return exp.Case(ifs=[exp.If(this=_in(word, TRUE_WORDS), true=exp.true()),
@@ -172,7 +173,8 @@ def _moment(column: str, fmt: ColumnFormat) -> exp.Expression:
         serial = _excel_serial(v, fmt)
         if value is None:
             return serial
-        value = exp.Case(ifs=[exp.If(this=_fn("regexp_full_match", v, _s(_NUMERIC)), true=serial)], default=value)
+        value = exp.Case(ifs=[exp.If(this=_fn("regexp_full_match", v, _s(_NUMERIC)), true=serial)],
+                         default=value)
     if value is None:
         return exp.Cast(this=exp.Null(), to=exp.DataType.build(target))
     return value
@@ -203,7 +205,8 @@ def _excel_serial(v: exp.Expression, fmt: ColumnFormat) -> exp.Expression:
         days = exp.Cast(this=exp.Floor(this=number), to=exp.DataType.build("INTEGER"))
         value = exp.Add(this=exp.Cast(this=_s("1899-12-30"), to=exp.DataType.build("DATE")), expression=days)
     else:
-        micros = exp.Cast(this=exp.Round(this=exp.Mul(this=number, expression=exp.Literal.number(86_400_000_000))),
+        day = exp.Literal.number(86_400_000_000)
+        micros = exp.Cast(this=exp.Round(this=exp.Mul(this=number, expression=day)),
                           to=exp.DataType.build("BIGINT"))
         local = exp.Add(this=exp.Cast(this=_s("1899-12-30"), to=exp.DataType.build("TIMESTAMP")),
                         expression=_fn("to_microseconds", micros))
@@ -219,7 +222,8 @@ def currency_expression(column: str, fmt: ColumnFormat) -> exp.Expression | None
     Example:
         >>> import duckdb
         >>> e = currency_expression("v", ColumnFormat(Kind.MONEY)).sql("duckdb")
-        >>> duckdb.sql(f"SELECT {e} FROM (VALUES ('$1,200'), ('1 200 €'), ('500 руб.'), ('12')) t(v)").fetchall()
+        >>> cells = "(VALUES ('$1,200'), ('1 200 €'), ('500 руб.'), ('12')) t(v)"
+        >>> duckdb.sql(f"SELECT {e} FROM {cells}").fetchall()
         [('USD',), ('EUR',), ('RUB',), (None,)]
     """
     if fmt.kind is not Kind.MONEY:
@@ -230,7 +234,8 @@ def currency_expression(column: str, fmt: ColumnFormat) -> exp.Expression | None
     by_code: dict[str, list[str]] = {}
     for token_text, code in CURRENCY_TOKENS.items():
         by_code.setdefault(code, []).append(token_text)
-    return exp.Case(ifs=[exp.If(this=_in(token, tuple(tokens)), true=_s(code)) for code, tokens in by_code.items()])
+    return exp.Case(ifs=[exp.If(this=_in(token, tuple(tokens)), true=_s(code))
+                         for code, tokens in by_code.items()])
 
 
 def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, Kind], *,
@@ -252,7 +257,8 @@ def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[s
         ('MDY', 'a date like 12/31/2024 (month first)')
     """
     if default_date_order not in DATE_ORDERS:
-        raise ValueError(f"default_date_order must be one of {', '.join(DATE_ORDERS)}, not {default_date_order!r}")
+        raise ValueError(f"default_date_order must be one of {', '.join(DATE_ORDERS)}, "
+                         f"not {default_date_order!r}")
     _check_timezone(con, timezone)
     formats = {name: ColumnFormat(kind, timezone=timezone) for name, kind in columns.items()}
     parts = relation.split(".")
@@ -270,7 +276,7 @@ def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[s
         query = exp.select(exp.Star()).from_(part) if query is None else query.join(part, join_type="cross")
     if query is None:
         return formats
-    row = con.execute(query.sql("duckdb")).fetchone()
+    row = con.execute(query.sql("duckdb")).fetchall()[0]
     stats: dict[str, dict[str, int]] = {}
     for (name, stat), value in zip(keys, row, strict=True):
         stats.setdefault(name, {})[stat] = value or 0
@@ -283,7 +289,7 @@ def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[s
 
 def _check_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
     try:
-        con.execute("SELECT timezone(?::VARCHAR, TIMESTAMP '2000-01-01')::VARCHAR", [timezone]).fetchone()
+        con.execute("SELECT timezone(?::VARCHAR, TIMESTAMP '2000-01-01')::VARCHAR", [timezone]).fetchall()
     except duckdb.Error:
         raise ConfigError(f"unknown time zone '{timezone}'",
                           hint="use an IANA time zone name such as Europe/Rome or America/New_York") from None
