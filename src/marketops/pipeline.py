@@ -121,12 +121,20 @@ def step_ingest(ctx: RunContext, rec: StepRecord) -> None:
 def natural_key(t: ibis.Table, entity: Entity) -> ibis.Value:
     """One string per real-world record: the entity's key parts, else a digest of all values.
 
-    Text parts are compared trimmed and case-folded, because exports differ in case and
-    padding for the same id or email.
+    Text parts are compared trimmed, and emails case-folded (exports differ in padding and in
+    the case of an address). Other text keeps its case: "Facebook" and "facebook" rows of an
+    analytics export are different rows until normalisation says otherwise.
     """
+    def text(c: str) -> ibis.Value:
+        v = t[c].cast("string")
+        if t[c].type().is_string():
+            v = v.strip()
+            if c == "email":
+                v = v.lower()
+        return v
+
     def part(cols: tuple[str, ...]) -> ibis.Value:
-        vals = [t[c].cast("string").strip().lower() if t[c].type().is_string() else t[c].cast("string")
-                for c in cols]
+        vals = [text(c) for c in cols]
         return ibis.coalesce(*vals, ibis.literal(""))
 
     parts = [part(p if isinstance(p, tuple) else (p,)) for p in entity.key]

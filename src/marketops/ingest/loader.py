@@ -333,7 +333,9 @@ def _parse_select(ws: Workspace, raw: RawSheet, plan: MappingPlan, ent: Entity, 
     if plan.footer_prefixes and raw.headers:
         first = raw_col[raw.headers[0]]
         cond = " OR ".join(f"starts_with({first}, {_sql(_s(p))})" for p in plan.footer_prefixes)
-        errors.insert(0, (f"CASE WHEN {cond} THEN 'report total row, not data' END", raw.headers[0]))
+        # A footer row (totals, a copyright notice) is not data: say so, and only that.
+        footer = f"CASE WHEN {cond} THEN 'report footer (totals or a notice), not data' END"
+        errors = [(footer, raw.headers[0])] + [(f"CASE WHEN NOT ({cond}) THEN {e} END", h) for e, h in errors]
     custom = {h: raw_col[h] for h in plan.custom}
     select.append(f"{_json_object(custom)}::VARCHAR AS properties")
     lineage = {"_source_system": _sql(_s(plan.system)), "_source_file": _sql(_s(raw.label)),

@@ -146,8 +146,8 @@ def sniff_layout(text: str) -> tuple[str, int]:
     """(delimiter, header line index) of a text sample.
 
     The delimiter is the one that splits most lines into the same number (>1) of cells; the
-    header is the first line that has that many non-empty cells, skipping vendors' title lines
-    and '#' comments.
+    header is the first line with at least half that many cells, mostly filled, skipping
+    vendors' one-cell title lines and '#' comments.
 
     Example:
         >>> sniff_layout("Campaign report\\nAll time\\nCampaign,Clicks\\nA,1\\nB,2\\n")
@@ -170,7 +170,10 @@ def sniff_layout(text: str) -> tuple[str, int]:
     for i, row in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)):
         if row and row[0].startswith("#"):
             continue
-        if len(row) >= width and sum(1 for c in row if c.strip()) >= max(1, width // 2):
+        # Title lines hold one cell; the header names at least half the columns the data has
+        # (data rows may carry extra trailing cells the header lacks).
+        filled = sum(1 for c in row if c.strip())
+        if len(row) >= max(2, (width + 1) // 2) and filled >= max(2, len(row) // 2):
             return delim, i
     return delim, 0
 
