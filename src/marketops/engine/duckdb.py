@@ -45,6 +45,8 @@ class DuckDBEngine(Engine):
                     f"the warehouse {self.path} is in use by another marketops process",
                     hint="wait for the running import or pipeline run to finish, then try again") from None
             raise
+        # DuckDB draws its own progress bar on long queries; the CLI has rich bars for that.
+        self._raw.execute("SET enable_progress_bar = false").fetchall()
         self._con = ibis.duckdb.from_connection(self._raw)
 
     @property

@@ -46,7 +46,7 @@ class SparkEngine(Engine):
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
         self._con = ibis.pyspark.connect(self.session)
-        self._scratch = duckdb.connect()
+        self._scratch = duckdb.connect(config={"enable_progress_bar": False})
         for path in sorted(self.root.iterdir()):
             if path.is_dir():
                 self._register(path.name)

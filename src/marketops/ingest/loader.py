@@ -342,13 +342,17 @@ def _parse_select(ws: Workspace, raw: RawSheet, plan: MappingPlan, ent: Entity, 
                "_source_row": "_row", "_load_id": _sql(_s(load_id))}
     select += [f"CAST({lineage[c.name]} AS {'BIGINT' if c.kind is Kind.INTEGER else 'VARCHAR'}) AS {c.name}"
                for c in LINEAGE]
+    # Each check is computed once (as e<N>), then joined into the row's reason and first column.
+    select += [f"{e} AS e{i}" for i, (e, _) in enumerate(errors)]
+    names = [_ident(c.name) for c in ent.all_columns]
     if errors:
-        select.append(f"nullif(concat_ws('; ', {', '.join(e for e, _ in errors)}), '') AS _error")
-        select.append("coalesce(" + ", ".join(f"CASE WHEN ({e}) IS NOT NULL THEN {_sql(_s(h))} END"
-                                             for e, h in errors) + ") AS _error_column")
+        reason = f"nullif(concat_ws('; ', {', '.join(f'e{i}' for i in range(len(errors)))}), '') AS _error"
+        column = "coalesce(" + ", ".join(f"CASE WHEN e{i} IS NOT NULL THEN {_sql(_s(h))} END"
+                                         for i, (_, h) in enumerate(errors)) + ") AS _error_column"
     else:
-        select += ["NULL::VARCHAR AS _error", "NULL::VARCHAR AS _error_column"]
-    return f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} FROM {raw.relation})"
+        reason, column = "NULL::VARCHAR AS _error", "NULL::VARCHAR AS _error_column"
+    return (f"SELECT {', '.join(names)}, {reason}, {column} FROM ("
+            f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} FROM {raw.relation}))")
 
 
 def _currency_sql(ent: Entity, value: str, feeds: dict, formats: dict, plan: MappingPlan) -> str:

@@ -401,32 +401,52 @@ def _read_json(path: Path, con: duckdb.DuckDBPyConnection) -> RawSheet:
 
 
 def _read_jsonl(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> RawSheet:
-    """One JSON object per line; a line that is not one goes to quarantine, the rest load."""
+    """One JSON object per line; a line that is not one goes to quarantine, the rest load.
+
+    DuckDB splits and validates the lines (a bad line comes back as NULL, keeping its place, so
+    row numbers stay exact); every key of every object becomes a column, nested values as JSON.
+    """
     relation = _relation_name(path)
+    lines = f"{relation}_lines"
     try:
-        con.execute(f"""CREATE TEMP TABLE {relation}_lines AS
-            SELECT line, row_number() OVER () AS _row FROM read_csv(?, header=false, delim=E'\\x1f',
-            quote='', escape='', columns={{'line': 'VARCHAR'}}, auto_detect=false,
-            max_line_size={MAX_LINE_BYTES})""", [str(path)])
+        con.execute(f"""CREATE TEMP TABLE {lines} AS SELECT json, row_number() OVER () AS _row
+            FROM read_json_objects(?, format='newline_delimited', ignore_errors=true,
+                                   maximum_object_size={MAX_LINE_BYTES})""", [str(path)]).fetchall()
     except duckdb.Error as e:
         raise SourceError(f"cannot read this file as JSON lines: {_first_line(e)}", file=str(path)) from None
-    con.execute(f"DELETE FROM {relation}_lines WHERE line IS NULL OR trim(line) = ''")
-    bad = con.execute(f"""SELECT _row, line FROM {relation}_lines
-        WHERE NOT coalesce(json_valid(line), false) OR json_type(line::JSON) <> 'OBJECT' ORDER BY _row""").fetchall()
-    if bad:
-        con.execute(f"""DELETE FROM {relation}_lines
-            WHERE NOT coalesce(json_valid(line), false) OR json_type(line::JSON) <> 'OBJECT'""")
-    keys = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT unnest(json_keys(line::JSON)) AS k,
-        min(_row) AS first FROM {relation}_lines GROUP BY k) ORDER BY first""").fetchall()]
+    is_object = "json IS NOT NULL AND json_type(json) = 'OBJECT'"
+    bad_rows = [r for (r,) in con.execute(f"SELECT _row FROM {lines} WHERE NOT ({is_object}) ORDER BY _row").fetchall()]
+    # Columns in the order a reader meets them: first object first, its keys in their order.
+    # Objects of one export share a handful of key lists; group by the list, not by every key.
+    shapes = con.execute(f"SELECT json_keys(json) AS ks, min(_row) AS first FROM {lines} "
+                         f"WHERE {is_object} GROUP BY ks ORDER BY first").fetchall()
+    keys = list(dict.fromkeys(k for ks, _ in shapes for k in ks))
     if not keys:
-        con.execute(f"DROP TABLE {relation}_lines")
+        con.execute(f"DROP TABLE {lines}").fetchall()
         raise SourceError("no JSON objects with fields found", file=str(path))
-    path_sql = [exp.Literal.string("$." + json.dumps(k)).sql("duckdb") for k in keys]
-    cells = ", ".join(
-        f"CASE WHEN json_type(line::JSON, {p}) IN ('OBJECT', 'ARRAY') THEN json_extract(line, {p})::VARCHAR "
-        f"ELSE json_extract_string(line, {p}) END AS c{i}" for i, p in enumerate(path_sql))
-    con.execute(f"CREATE TEMP TABLE {relation} AS SELECT {cells}, _row::BIGINT AS _row FROM {relation}_lines")
-    con.execute(f"DROP TABLE {relation}_lines")
+    paths = "[" + ", ".join(exp.Literal.string("$." + json.dumps(k)).sql("duckdb") for k in keys) + "]"
+    cells = ", ".join(f"l[{i + 1}] AS c{i}" for i in range(len(keys)))
+    con.execute(f"""CREATE TEMP TABLE {relation} AS SELECT {cells}, _row::BIGINT AS _row FROM (
+        SELECT json_extract_string(json, {paths}) AS l, _row FROM {lines} WHERE {is_object})""").fetchall()
+    con.execute(f"DROP TABLE {lines}").fetchall()
     n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
-    rejects = [Reject(int(r), None, "line is not a JSON object", (line or "")[:2000]) for r, line in bad]
-    return RawSheet(path, None, keys, relation, n, rejects)
+    return RawSheet(path, None, keys, relation, n, _jsonl_rejects(path, bad_rows))
+
+
+def _jsonl_rejects(path: Path, rows: list[int]) -> list[Reject]:
+    """The text of the bad lines, for the quarantine (read only when there are any)."""
+    if not rows:
+        return []
+    wanted, out = set(rows), []
+    with open(path, "rb") as f:
+        nonblank = 0
+        for line in f:
+            if not line.strip():
+                continue  # DuckDB does not count blank lines either
+            nonblank += 1
+            if nonblank in wanted:
+                text = line.decode("utf-8", errors="replace").strip()
+                out.append(Reject(nonblank, None, "line is not a JSON object", text[:2000]))
+                if len(out) == len(wanted):
+                    break
+    return out
