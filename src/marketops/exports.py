@@ -8,7 +8,7 @@ Example:
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "spend.csv"
     >>> export_table(t, out, "csv")
     2
-    >>> out.read_text().splitlines()[0]
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[0]
     'channel,spend'
 """
 

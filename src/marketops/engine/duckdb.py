@@ -15,6 +15,13 @@ from marketops.engine.base import Engine
 from marketops.errors import WorkspaceLocked
 
 
+def quiet_duckdb(path: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that draws no progress bar of its own (the CLI has rich bars)."""
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET enable_progress_bar = false").fetchall()
+    return con
+
+
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
@@ -38,15 +45,13 @@ class DuckDBEngine(Engine):
         if read_only and not self.path.exists():
             read_only = False  # nothing to protect yet; create the file
         try:
-            self._raw = duckdb.connect(str(self.path), read_only=read_only)
+            self._raw = quiet_duckdb(str(self.path), read_only=read_only)
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise WorkspaceLocked(
                     f"the warehouse {self.path} is in use by another marketops process",
                     hint="wait for the running import or pipeline run to finish, then try again") from None
             raise
-        # DuckDB draws its own progress bar on long queries; the CLI has rich bars for that.
-        self._raw.execute("SET enable_progress_bar = false").fetchall()
         self._con = ibis.duckdb.from_connection(self._raw)
 
     @property

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from marketops.engine.base import Engine
+from marketops.engine.duckdb import quiet_duckdb
 from marketops.errors import MissingDependency
 
 _SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,7 +47,7 @@ class SparkEngine(Engine):
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
         self._con = ibis.pyspark.connect(self.session)
-        self._scratch = duckdb.connect(config={"enable_progress_bar": False})
+        self._scratch = quiet_duckdb()
         for path in sorted(self.root.iterdir()):
             if path.is_dir():
                 self._register(path.name)

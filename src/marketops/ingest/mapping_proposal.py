@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from marketops.engine.duckdb import quiet_duckdb
 from ruamel.yaml import YAML
 
 from marketops.errors import SourceError
@@ -57,7 +59,7 @@ class Proposal:
 
 def propose(ws: Workspace, file: Path, *, entity: str | None = None) -> Proposal:
     """How ``file`` would be mapped, with a sample value per column (nothing is loaded)."""
-    con = duckdb.connect(config={"enable_progress_bar": False})  # a private connection: mapping must not need the warehouse lock
+    con = quiet_duckdb()  # a private connection: mapping must not need the warehouse lock
     try:
         raw = read_file(file, con, tmp_dir=ws.tmp_dir)[0]
         rows = con.execute(f"SELECT * FROM {raw.relation} ORDER BY _row LIMIT 1").fetchall()
