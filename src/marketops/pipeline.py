@@ -121,17 +121,14 @@ def step_ingest(ctx: RunContext, rec: StepRecord) -> None:
 def natural_key(t: ibis.Table, entity: Entity) -> ibis.Value:
     """One string per real-world record: the entity's key parts, else a digest of all values.
 
-    Text parts are compared trimmed, and emails case-folded (exports differ in padding and in
-    the case of an address). Other text keeps its case: "Facebook" and "facebook" rows of an
-    analytics export are different rows until normalisation says otherwise.
+    Emails are case-folded (exports differ in the case of an address); other text keeps its
+    case: "Facebook" and "facebook" rows of an analytics export are different rows until
+    normalisation says otherwise. Cells were trimmed when loaded, so no trimming here (Ibis's
+    strip also mistranslates on PySpark, eating a leading "f").
     """
     def text(c: str) -> ibis.Value:
         v = t[c].cast("string")
-        if t[c].type().is_string():
-            v = v.strip()
-            if c == "email":
-                v = v.lower()
-        return v
+        return v.lower() if c == "email" else v
 
     def part(cols: tuple[str, ...]) -> ibis.Value:
         vals = [text(c) for c in cols]
