@@ -168,7 +168,9 @@ def test_every_sheet_of_a_workbook_loads(ws, tmp_path):
         b.write_row(i, 0, row)
     wb.add_worksheet("Empty")
     wb.close()
-    results = ingest_file(ws, f)
+    only = ingest_file(ws, f, sheet="Spend")
+    assert [(r.sheet, r.entity, r.rows_loaded) for r in only] == [("Spend", "ad_spend", 1)]
+    results = ingest_file(ws, f, force=True)
     assert [(r.sheet, r.entity, r.rows_loaded) for r in results] == [("Contacts", "people", 1), ("Spend", "ad_spend", 1)]
 
 

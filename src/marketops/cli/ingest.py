@@ -27,6 +27,7 @@ def ingest(
     workspace: WorkspaceOpt = Path("."),
     entity: Annotated[str | None, typer.Option(help="Treat the files as this entity (people, ad_spend...).")] = None,
     source: Annotated[str | None, typer.Option(help="Source system name to record (e.g. legacy_crm).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="For workbooks: load only this sheet (default: all).")] = None,
     force: Annotated[bool, typer.Option(help="Load files again even if their bytes were loaded before.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -48,7 +49,7 @@ def ingest(
             results = []
             for f in files:
                 on_file(f.name)
-                results += ingest_paths(ws, [f], entity=entity, system=source, force=force)
+                results += ingest_paths(ws, [f], entity=entity, system=source, sheet=sheet, force=force)
                 bar.advance(task)
     if json_:
         print_json(load_rows(results))

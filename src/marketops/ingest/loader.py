@@ -40,7 +40,7 @@ import sqlglot.expressions as exp
 from marketops.engine import Engine
 from marketops.errors import MarketopsError, SourceError
 from marketops.ingest import values
-from marketops.ingest.mapping import MappingNeeded, MappingPlan, plan_mapping
+from marketops.ingest.mapping import MappingNeeded, MappingPlan, plan_mapping, rule_for
 from marketops.ingest.readers import FORMATS, RawSheet, Reject, read_file
 from marketops.schema import ENTITIES, LINEAGE, Entity, Kind
 from marketops.workspace import Workspace
@@ -111,14 +111,14 @@ def list_files(paths: list[Path]) -> list[Path]:
 
 
 def ingest_paths(ws: Workspace, paths: list[Path] | None = None, *, entity: str | None = None,
-                 system: str | None = None, force: bool = False,
+                 system: str | None = None, sheet: str | None = None, force: bool = False,
                  on_file: Progress | None = None) -> list[LoadResult]:
     """Ingest files and folders (default: the workspace inbox); one result per file or sheet."""
     results: list[LoadResult] = []
     for f in list_files(paths or [ws.inbox]):
         if on_file:
             on_file(f.name)
-        results += ingest_file(ws, f, entity=entity, system=system, force=force)
+        results += ingest_file(ws, f, entity=entity, system=system, sheet=sheet, force=force)
     return results
 
 
@@ -128,13 +128,16 @@ def ingest_file(ws: Workspace, path: Path, *, entity: str | None = None, system:
     path = Path(path)
     started = time.perf_counter()
     engine = ws.engine
+    if sheet is None:
+        rule = rule_for(path.name, ws.config.sources)
+        sheet = rule.sheet if rule else None
     try:
         digest = sha256_of(path)
     except OSError as e:
         return [_failed(ws, path, None, SourceError(f"cannot read the file: {e.strerror}", file=str(path)),
                         started)]
     if not force:
-        previous = _previous_loads(engine, digest)
+        previous = [p for p in _previous_loads(engine, digest) if sheet is None or p["sheet"] == sheet]
         if previous:
             return [LoadResult(file=path.name, status="unchanged", load_id=p["load_id"], sheet=p["sheet"],
                                entity=p["entity"], system=p["system"], format=p["format"],

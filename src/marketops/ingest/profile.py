@@ -6,9 +6,7 @@ statement (DuckDB stores columns apart, so each part reads only its own column) 
 :func:`marketops.ingest.formats.decide_format` turns the counts into a format.
 
 Example:
-    >>> from collections.abc import Callable
-
-from sqlglot import exp
+    >>> from sqlglot import exp
     >>> from marketops.schema import Kind
     >>> query, names = profile_query("amount", Kind.INTEGER, exp.to_table("raw"), "c0",
     ...                              trimmed=exp.column, blank=lambda c: exp.false())
@@ -17,6 +15,8 @@ from sqlglot import exp
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlglot import exp
 
