@@ -81,9 +81,10 @@ def profile_query(column: str, kind: Kind, table: exp.Expression, prefix: str, *
     raw, n = exp.column("raw", quoted=True), exp.column("n", quoted=True)
     distinct = (exp.select(exp.alias_(exp.column(column, quoted=True), "raw", quoted=True),
                            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
-                .from_(table).group_by(exp.column(column, quoted=True)).subquery("distinct_cells"))
+                .from_(table, copy=False).group_by(exp.column(column, quoted=True), copy=False)
+                .subquery("distinct_cells", copy=False))
     cells = (exp.select(exp.alias_(trimmed("raw"), "v", quoted=True), n)
-             .from_(distinct).where(exp.not_(blank("raw"))).subquery("cells"))
+             .from_(distinct, copy=False).where(exp.not_(blank("raw")), copy=False).subquery("cells", copy=False))
     value = exp.column("v", quoted=True)
 
     def weighted(condition: exp.Expression) -> exp.Expression:
@@ -94,7 +95,8 @@ def profile_query(column: str, kind: Kind, table: exp.Expression, prefix: str, *
                          exp.alias_(exp.Sum(this=n), "n", quoted=True),
                          *[exp.alias_(weighted(condition(value)), f"r_{name}", quoted=True)
                            for name, condition in row_stats])
-              .from_(cells).group_by(exp.column("shape", quoted=True)).subquery("shapes"))
+              .from_(cells, copy=False).group_by(exp.column("shape", quoted=True), copy=False)
+              .subquery("shapes", copy=False))
     shape = exp.column("shape", quoted=True)
     selects, names = [], []
     for name, condition in shape_stats:
@@ -107,7 +109,7 @@ def profile_query(column: str, kind: Kind, table: exp.Expression, prefix: str, *
         selects.append(exp.alias_(exp.Coalesce(this=total, expressions=[exp.Literal.number(0)]),
                                   f"{prefix}_{name}", quoted=True))
         names.append(name)
-    return exp.select(*selects).from_(shapes), names
+    return exp.select(*selects).from_(shapes, copy=False), names
 
 
 def _statistics(kind: Kind):

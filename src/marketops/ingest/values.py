@@ -272,8 +272,9 @@ def infer_formats(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[s
         if one is None:
             continue
         keys += [(name, stat) for stat in names]
-        part = one.subquery(f"c{i}")
-        query = exp.select(exp.Star()).from_(part) if query is None else query.join(part, join_type="cross")
+        part = one.subquery(f"c{i}", copy=False)  # builders copy by default: slow on big trees
+        query = (exp.select(exp.Star()).from_(part, copy=False) if query is None
+                 else query.join(part, join_type="cross", copy=False))
     if query is None:
         return formats
     row = con.execute(query.sql("duckdb")).fetchall()[0]
