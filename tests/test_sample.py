@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from tests.exports_reading import read_export
 from marketops.ingest.vendors import recognise
 from marketops.sample import INBOX_FILES, generate
 
@@ -23,30 +24,6 @@ VENDOR_FILES = {
     "meta_ads.csv": "meta_ads", "linkedin_ads.csv": "linkedin_ads", "microsoft_ads.xlsx": "microsoft_ads_campaigns",
     "mailchimp_campaigns.csv": "mailchimp_campaigns", "ga4_traffic_acquisition.csv": "ga4_traffic_acquisition",
 }
-
-
-def decode(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
-
-def table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of an export, found the way a loader would: first recognisable row."""
-    if path.suffix == ".xlsx":
-        rows = [[str(c) for c in r] for r in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()]
-    else:
-        text = decode(path.read_bytes())
-        first = next(line for line in text.splitlines() if line and not line.startswith("#"))
-        delimiter = max(",;\t", key=first.count) if path.name != "linkedin_ads.csv" else "\t"
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    for i, row in enumerate(rows):
-        if row and not row[0].startswith("#") and recognise(row) is not None:
-            return row, [r for r in rows[i + 1:] if any(c.strip() for c in r)]
-    raise AssertionError(f"{path.name}: no recognisable header")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +60,7 @@ def test_inbox_files_and_counts(sample):
 
 @pytest.mark.parametrize("file_name", sorted(VENDOR_FILES))
 def test_vendor_files_are_recognised(sample, file_name):
-    header, rows = table(sample.truth_dir.parent / "inbox" / file_name)
+    header, rows = read_export(sample.truth_dir.parent / "inbox" / file_name)
     fmt = recognise(header)
     assert fmt.name == VENDOR_FILES[file_name]
     mapping, _ = fmt.map_headers(header)
@@ -99,7 +76,7 @@ def test_formats_vary_like_real_exports(sample):
     opp = (inbox / "salesforce_opportunities.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         opp.decode("utf-8")  # Windows-1252, with accented account names
-    header, rows = table(inbox / "salesforce_opportunities.csv")
+    header, rows = read_export(inbox / "salesforce_opportunities.csv")
     assert all("," in r[header.index("Amount")] for r in rows)  # decimal commas
     assert all(r[header.index("Close Date")].count("/") == 2 for r in rows)  # DD/MM/YYYY
     assert (inbox / "microsoft_ads.xlsx").read_bytes()[:2] == b"PK"
@@ -112,12 +89,12 @@ def test_dirt_is_present(sample):
     inbox = sample.truth_dir.parent / "inbox"
     sources = {json.loads(line)["utm_source"] for line in (inbox / "web_events.jsonl").read_text().splitlines()}
     assert {"facebook", "Facebook", "fb", "FB Ads"} <= sources
-    header, rows = table(inbox / "hubspot_contacts.csv")
+    header, rows = read_export(inbox / "hubspot_contacts.csv")
     ids = [r[0] for r in rows]
     assert len(ids) > len(set(ids)), "duplicate rows within a source"
     emails = [r[header.index("Email")] for r in rows]
-    assert "" in emails and "n/a" in emails
-    lead_header, leads = table(inbox / "salesforce_leads.csv")
+    assert None in emails and "n/a" in emails  # empty cells read as missing
+    lead_header, leads = read_export(inbox / "salesforce_leads.csv")
     firsts = [r[lead_header.index("First Name")] for r in leads]
     assert any(f.isupper() and len(f) > 2 for f in firsts)
     assert any(f.startswith("00") for f in (r[lead_header.index("Phone")] for r in leads))
@@ -132,8 +109,8 @@ def test_truth_lines_up_with_inbox(sample):
     for r in identity:
         assert r["person_id"] in people
         by_file.setdefault(r["source_file"], set()).add(r["source_record_id"])
-    _, hs = table(inbox / "hubspot_contacts.csv")
-    _, sf = table(inbox / "salesforce_leads.csv")
+    _, hs = read_export(inbox / "hubspot_contacts.csv")
+    _, sf = read_export(inbox / "salesforce_leads.csv")
     assert {r[0] for r in hs} == by_file["hubspot_contacts.csv"]
     assert {r[0] for r in sf} == by_file["salesforce_leads.csv"]
     # people in both CRMs exist, and some of them share no email between the two

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.exports_reading import read_export
 from marketops.ingest.vendors import FORMATS, by_name, normalise_header, recognise
 from marketops.schema import ENTITIES
 
@@ -30,30 +31,6 @@ EXPECTED = {
     "microsoft_ads_campaigns.csv": "microsoft_ads_campaigns",
     "mailchimp_campaigns.csv": "mailchimp_campaigns",
 }
-
-
-def decode(raw: bytes) -> str:
-    """Text of an export the way the loader will see it: BOMs honoured, cp1252 as the fallback."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
-
-def read_export(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and data rows of an export, skipping title lines, '#' comments and blank lines."""
-    lines = decode(path.read_bytes()).splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip() or line.startswith("#"):
-            continue
-        delimiter = max(",;\t", key=line.count)
-        cells = next(csv.reader([line], delimiter=delimiter))
-        if recognise(cells) is not None:
-            rows = list(csv.reader(io.StringIO("\n".join(lines[i + 1:])), delimiter=delimiter))
-            return cells, [r for r in rows if any(c.strip() for c in r)]
-    raise AssertionError(f"{path.name}: no recognisable header row")
 
 
 def test_every_example_file_has_an_expectation():

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 
 from marketops.engine.duckdb import quiet_duckdb
 from ruamel.yaml import YAML

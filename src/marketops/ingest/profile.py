@@ -78,7 +78,7 @@ def profile_query(column: str, kind: Kind, table: exp.Expression, prefix: str, *
     row_stats, shape_stats = _statistics(kind)
     if not shape_stats:
         return None, []
-    raw, n = exp.column("raw", quoted=True), exp.column("n", quoted=True)
+    n = exp.column("n", quoted=True)
     distinct = (exp.select(exp.alias_(exp.column(column, quoted=True), "raw", quoted=True),
                            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
                 .from_(table, copy=False).group_by(exp.column(column, quoted=True), copy=False)

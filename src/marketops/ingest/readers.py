@@ -256,9 +256,13 @@ def _collapse_rejects(rows: list[tuple], headers: list[str], delim: str) -> list
         raw = raw or ""
         column = _reject_column(headers, col)
         if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-            found = len(next(csv.reader([raw], delimiter=delim), []))
-            msg = f"Found: {found}"
-            column = headers[found] if kind == "MISSING COLUMNS" and found < len(headers) else None
+            try:
+                found = len(next(csv.reader(io.StringIO(raw.rstrip("\r\n")), delimiter=delim), []))
+            except csv.Error:  # the line itself is malformed; the count is then DuckDB's
+                found = None
+            msg = f"Found: {found if found is not None else '?'}"
+            column = (headers[found] if kind == "MISSING COLUMNS" and found is not None and found < len(headers)
+                      else None)
         out[int(line)] = Reject(int(line), column, _reject_reason(kind, msg, len(headers)), raw[:2000])
     return list(out.values())
 
