@@ -407,34 +407,47 @@ def _read_json(path: Path, con: duckdb.DuckDBPyConnection) -> RawSheet:
 def _read_jsonl(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> RawSheet:
     """One JSON object per line; a line that is not one goes to quarantine, the rest load.
 
-    DuckDB splits and validates the lines (a bad line comes back as NULL, keeping its place, so
-    row numbers stay exact); every key of every object becomes a column, nested values as JSON.
+    Two streaming passes over the file, never the whole text in memory: the first finds every
+    key of every object (objects of one export share a handful of key lists), the second pulls
+    each key into a column, nested values as JSON text. DuckDB returns a bad line as NULL in
+    its place, so row numbers stay exact.
     """
     relation = _relation_name(path)
-    lines = f"{relation}_lines"
+    scan = (f"read_json_objects({exp.Literal.string(str(path)).sql('duckdb')}, format='newline_delimited', "
+            f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES})")
+    is_object = "json IS NOT NULL AND json_type(json) = 'OBJECT'"
     try:
-        con.execute(f"""CREATE TEMP TABLE {lines} AS SELECT json, row_number() OVER () AS _row
-            FROM read_json_objects(?, format='newline_delimited', ignore_errors=true,
-                                   maximum_object_size={MAX_LINE_BYTES})""", [str(path)]).fetchall()
+        shapes = [ks for (ks,) in con.execute(
+            f"SELECT DISTINCT json_keys(json) FROM {scan} WHERE {is_object}").fetchall()]
     except duckdb.Error as e:
         raise SourceError(f"cannot read this file as JSON lines: {_first_line(e)}", file=str(path)) from None
-    is_object = "json IS NOT NULL AND json_type(json) = 'OBJECT'"
-    bad_rows = [r for (r,) in con.execute(f"SELECT _row FROM {lines} WHERE NOT ({is_object}) ORDER BY _row").fetchall()]
-    # Columns in the order a reader meets them: first object first, its keys in their order.
-    # Objects of one export share a handful of key lists; group by the list, not by every key.
-    shapes = con.execute(f"SELECT json_keys(json) AS ks, min(_row) AS first FROM {lines} "
-                         f"WHERE {is_object} GROUP BY ks ORDER BY first").fetchall()
-    keys = list(dict.fromkeys(k for ks, _ in shapes for k in ks))
-    if not keys:
-        con.execute(f"DROP TABLE {lines}").fetchall()
+    if not shapes:
         raise SourceError("no JSON objects with fields found", file=str(path))
+    # Columns in the order of the first object, then keys that appear later, alphabetically.
+    keys = list(dict.fromkeys([*_first_object_keys(path), *sorted(k for ks in shapes for k in ks)]))
     paths = "[" + ", ".join(exp.Literal.string("$." + json.dumps(k)).sql("duckdb") for k in keys) + "]"
     cells = ", ".join(f"l[{i + 1}] AS c{i}" for i in range(len(keys)))
-    con.execute(f"""CREATE TEMP TABLE {relation} AS SELECT {cells}, _row::BIGINT AS _row FROM (
-        SELECT json_extract_string(json, {paths}) AS l, _row FROM {lines} WHERE {is_object})""").fetchall()
-    con.execute(f"DROP TABLE {lines}").fetchall()
+    con.execute(f"""CREATE TEMP TABLE {relation} AS SELECT {cells}, _row, _bad FROM (
+        SELECT CASE WHEN {is_object} THEN json_extract_string(json, {paths}) END AS l,
+               NOT coalesce({is_object}, false) AS _bad, row_number() OVER ()::BIGINT AS _row FROM {scan})""").fetchall()
+    bad_rows = [r for (r,) in con.execute(f"SELECT _row FROM {relation} WHERE _bad ORDER BY _row").fetchall()]
+    if bad_rows:
+        con.execute(f"DELETE FROM {relation} WHERE _bad").fetchall()
+    con.execute(f"ALTER TABLE {relation} DROP COLUMN _bad").fetchall()
     n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     return RawSheet(path, None, keys, relation, n, _jsonl_rejects(path, bad_rows))
+
+
+def _first_object_keys(path: Path) -> list[str]:
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                first = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(first, dict):
+                return list(first)
+    return []
 
 
 def _jsonl_rejects(path: Path, rows: list[int]) -> list[Reject]:
