@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
@@ -155,8 +156,14 @@ def ingest_file(ws: Workspace, path: Path, *, entity: str | None = None, system:
             results.append(_load_sheet(ws, raw, digest, entity=entity, system=system, started=started))
         except MarketopsError as e:
             results.append(_failed(ws, path, digest, e, started, sheet=raw.sheet, rows_in=raw.rows_in))
+        except duckdb.Error as e:
+            # The warehouse refused the rows (a full disk, a type it cannot hold): the file fails
+            # whole, with the engine's words, and the other files still load.
+            error = SourceError(f"the warehouse could not store this file: {str(e).splitlines()[0]}",
+                                file=raw.label)
+            results.append(_failed(ws, path, digest, error, started, sheet=raw.sheet, rows_in=raw.rows_in))
         finally:
-            con.execute(f"DROP TABLE IF EXISTS {raw.relation}")
+            con.execute(f"DROP TABLE IF EXISTS {raw.relation}").fetchall()
         started = time.perf_counter()
     return results
 
@@ -173,11 +180,10 @@ def _failed(ws: Workspace, path: Path, digest: str | None, error: MarketopsError
             sheet: str | None = None, rows_in: int = 0) -> LoadResult:
     """Record a file that could not be loaded at all, so `marketops loads` shows it too."""
     load_id = new_load_id()
+    # A file that fails whole keeps its rows where they are (the file itself): they are counted in
+    # rows_in, and loading the file again once the cause is fixed loads them.
     result = LoadResult(file=path.name, status="failed", load_id=load_id, sheet=sheet, rows_in=rows_in,
                         message=str(error), error=error, seconds=time.perf_counter() - started)
-    if rows_in:
-        # Nothing of it loaded, so every row is accounted for as quarantined by the file's error.
-        result.rows_quarantined = rows_in
     _write_load(ws.engine, result, path, digest)
     return result
 
@@ -231,7 +237,7 @@ def _load_sheet(ws: Workspace, raw: RawSheet, digest: str, *, entity: str | None
     raw_col = {h: f"c{i}" for i, h in enumerate(raw.headers)}
     parsed = f"{raw.relation}_parsed"
     select = _parse_select(ws, raw, plan, ent, raw_col, load_id)
-    con.execute(f"CREATE TEMP TABLE {parsed} AS {select}")
+    con.execute(f"CREATE TEMP TABLE {parsed} AS {select}").fetchall()
     out_cols = ", ".join(exp.to_identifier(c.name, quoted=True).sql("duckdb") for c in ent.all_columns)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     raw_json = _json_object({h: raw_col[h] for h in raw.headers}, prefix="r.")
@@ -254,7 +260,7 @@ def _load_sheet(ws: Workspace, raw: RawSheet, digest: str, *, entity: str | None
         if result.rows_quarantined:
             result.message = f"{result.rows_quarantined} row(s) quarantined; see `marketops quarantine`"
         _write_load(engine, result, raw.file, digest)
-    con.execute(f"DROP TABLE IF EXISTS {parsed}")
+    con.execute(f"DROP TABLE IF EXISTS {parsed}").fetchall()
     return result
 
 
