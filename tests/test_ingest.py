@@ -214,3 +214,65 @@ def test_rows_in_equals_loaded_plus_quarantined(tmp_path_factory, rows):
         assert r.rows_quarantined == bad
         quarantined_rows = sorted(q["row"] for q in quarantine_rows(ws.engine))
         assert quarantined_rows == [i + 2 for i, (_, how) in enumerate(rows) if how in ("cut", "extra", "bad_date")]
+
+
+def test_parquet_and_json_array_files_load(ws, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spend = tmp_path / "spend.parquet"
+    pq.write_table(pa.table({"Day": ["2024-03-01", "2024-03-02"], "Campaign": ["Brand", "Brand"],
+                             "Impressions": [1000, 1100], "Clicks": [10, 11], "Cost": [12.5, 13.25],
+                             "Currency": ["EUR", "EUR"]}), spend)
+    r = _load(ws, spend)
+    assert (r.entity, r.rows_loaded) == ("ad_spend", 2)
+    rows = ws.engine.con.table("raw_ad_spend").order_by("date").to_pyarrow().to_pylist()
+    assert [str(x["cost"]) for x in rows] == ["12.5000", "13.2500"] and rows[1]["clicks"] == 11
+
+    conv = tmp_path / "orders.json"
+    conv.write_text('[{"order_id": "A1", "order_date": "2024-03-01T10:00:00+01:00", "email": "ann@example.com", '
+                    '"revenue": "1.234,50", "currency": "EUR"}, {"order_id": "A2", "order_date": '
+                    '"2024-03-02T10:00:00Z", "email": "bo@example.com", "revenue": "99,00", "currency": "EUR"}]')
+    r = _load(ws, conv)
+    assert (r.entity, r.rows_loaded) == ("conversions", 2)
+    rows = ws.engine.con.table("raw_conversions").order_by("record_id").to_pyarrow().to_pylist()
+    assert str(rows[0]["value"]) == "1234.5000" and str(rows[0]["occurred_at"]) == "2024-03-01 09:00:00"
+
+
+@pytest.mark.parametrize("first, last, email", [
+    ("First Name", "Last Name", "Email"), ("first_name", "last_name", "email"), ("fname", "lname", "e-mail"),
+    ("f-name", "l-name", "E-Mail Address"), ("Nome", "Cognome", "Indirizzo email"),
+    ("Nombre", "Apellido", "Correo electrónico"), ("Имя", "Фамилия", "Электронная почта"),
+])
+def test_headers_in_any_spelling_and_language(ws, tmp_path, first, last, email):
+    f = tmp_path / "contacts.csv"
+    f.write_text(f"{first},{last},{email}\nAnna,Rossi,anna@example.it\n", encoding="utf-8")
+    r = _load(ws, f)
+    assert r.entity == "people" and r.rows_loaded == 1
+    row = _raw(ws)[0]
+    assert (row["first_name"], row["last_name"], row["email"]) == ("Anna", "Rossi", "anna@example.it")
+
+
+def test_local_number_date_and_money_formats_decided_from_the_whole_column(ws, tmp_path):
+    f = tmp_path / "spend.csv"
+    f.write_text(
+        "Day;Campaign;Impressions;Clicks;Cost\n"
+        "03/04/2024;Brand;1.234;10;\"1.234,56 €\"\n"      # 03/04 alone is ambiguous...
+        "25/04/2024;Brand;2.000;11;\"1 200,00 €\"\n"      # ...25/04 proves the column is day-first
+        "45383;Brand;900;12;\"0,99 €\"\n",                # an Excel serial date (2024-04-01)
+        encoding="utf-8")
+    r = _load(ws, f)
+    assert r.rows_quarantined == 0, quarantine_rows(ws.engine)
+    rows = ws.engine.con.table("raw_ad_spend").order_by("_source_row").to_pyarrow().to_pylist()
+    assert [str(x["date"]) for x in rows] == ["2024-04-03", "2024-04-25", "2024-04-01"]
+    assert [x["impressions"] for x in rows] == [1234, 2000, 900]
+    assert [str(x["cost"]) for x in rows] == ["1234.5600", "1200.0000", "0.9900"]
+    assert {x["currency"] for x in rows} == {"EUR"}
+
+    g = tmp_path / "deals.csv"
+    g.write_text("Deal Name,Amount,Close Date\nBig,\"$1,200\",12/31/2024\nSmall,$75.50,01/02/2024\n")
+    _load(ws, g)
+    deals = ws.engine.con.table("raw_opportunities").order_by("_source_row").to_pyarrow().to_pylist()
+    assert [str(d["amount"]) for d in deals] == ["1200.0000", "75.5000"]
+    assert [d["currency"] for d in deals] == ["USD", "USD"]
+    assert [str(d["closed_at"].date()) for d in deals] == ["2024-12-31", "2024-01-02"]  # month-first here
