@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.exports_reading import read_export
-from marketops.ingest.vendors import FORMATS, by_name, normalise_header, recognise
+from marketops.ingest.vendors import FORMATS, by_name, header_key, recognise
 from marketops.schema import ENTITIES
 
 CASES = Path(__file__).parent / "cases" / "vendors"
@@ -47,9 +47,9 @@ def test_example_is_recognised_and_mapped(file_name):
 
     mapping, constants = fmt.map_headers(headers)
     entity = ENTITIES[fmt.entity]
-    known = {normalise_header(h) for h in fmt.headers}
+    known = {header_key(h) for h in fmt.headers}
     for header in headers:
-        if normalise_header(header) in known:
+        if header_key(header) in known:
             # every header the format declares lands on a real canonical column
             assert mapping[header] in entity.column_names, header
     for column in (*constants, *fmt.constants):
@@ -90,8 +90,8 @@ def test_signatures_do_not_collide():
     names = [f.name for f in FORMATS]
     assert len(names) == len(set(names))
     for a, b in itertools.combinations(FORMATS, 2):
-        sa = {normalise_header(h) for h in a.signature}
-        sb = {normalise_header(h) for h in b.signature}
+        sa = {header_key(h) for h in a.signature}
+        sb = {header_key(h) for h in b.signature}
         assert sa != sb, (a.name, b.name)
         # when one signature contains the other, the larger must win on its own headers
         if sa < sb:

@@ -22,13 +22,13 @@ import re
 from dataclasses import dataclass, field
 
 
-def normalise_header(header: str) -> str:
+def header_key(header: str) -> str:
     """A header as compared for recognition: no BOM, case-folded, inner whitespace collapsed.
 
     Exports differ in case and stray spaces between vendor versions and after a round trip
     through Excel, but never in punctuation, so punctuation is kept ("Impr." is not "Impr").
 
-    >>> normalise_header("\\ufeff  Record  ID ")
+    >>> header_key("\\ufeff  Record  ID ")
     'record id'
     """
     return " ".join(header.replace("\ufeff", "").split()).casefold()
@@ -76,12 +76,12 @@ class VendorFormat:
         >>> GA4_TRAFFIC.map_headers(["date", "Session source / medium", "SESSIONS"])[0]
         {'date': 'date', 'Session source / medium': None, 'SESSIONS': 'sessions'}
         """
-        by_norm = {normalise_header(h): c for h, c in self.headers.items()}
+        by_norm = {header_key(h): c for h, c in self.headers.items()}
         mapping: dict[str, str | None] = {}
         constants = dict(self.constants)
         used: set[str] = set()
         for original in headers:
-            canonical = by_norm.get(normalise_header(original))
+            canonical = by_norm.get(header_key(original))
             if canonical is None:
                 for pattern, money_column in self.header_currency.items():
                     match = re.match(pattern, original.replace("\ufeff", "").strip(), re.IGNORECASE)
@@ -99,8 +99,8 @@ class VendorFormat:
 
     def matches(self, headers: list[str]) -> bool:
         """Whether every signature header is present (case- and whitespace-insensitively)."""
-        present = {normalise_header(h) for h in headers}
-        return all(normalise_header(h) in present for h in self.signature)
+        present = {header_key(h) for h in headers}
+        return all(header_key(h) in present for h in self.signature)
 
 
 from marketops.ingest.vendors import (  # noqa: E402  (modules need VendorFormat defined above)
@@ -155,4 +155,4 @@ def by_name(name: str) -> VendorFormat:
     raise unknown_name("vendor format", name, [f.name for f in FORMATS])
 
 
-__all__ = ["FORMATS", "VendorFormat", "by_name", "normalise_header", "recognise"]
+__all__ = ["FORMATS", "VendorFormat", "by_name", "header_key", "recognise"]
