@@ -273,3 +273,19 @@ def test_dates_in_either_order_parse_back_when_one_value_is_unambiguous(con, dat
     _, out = load(con, [d.strftime(pattern) for d in dates], Kind.DATE,
                   default_date_order="MDY" if order == "DMY" else "DMY")
     assert out == dates
+
+
+def test_iso_columns_take_the_quick_path_and_mixed_columns_the_full_profile():
+    import duckdb
+
+    from marketops.ingest.values import infer_formats, parse_expression
+    from marketops.schema import Kind
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw AS SELECT * FROM (VALUES ('2024-03-01T10:00:00+01:00', '2024-03-01 10:00'),"
+                " ('2024-03-02T10:00:00Z', '25/03/2024 10:00'), (' ', NULL)) t(iso, mixed)").fetchall()
+    fmts = infer_formats(con, "raw", {"iso": Kind.TIMESTAMP, "mixed": Kind.TIMESTAMP})
+    got = con.execute(f"SELECT {parse_expression('iso', fmts['iso']).sql('duckdb')}::VARCHAR, "
+                      f"{parse_expression('mixed', fmts['mixed']).sql('duckdb')}::VARCHAR FROM raw").fetchall()
+    assert got == [("2024-03-01 09:00:00", "2024-03-01 10:00:00"), ("2024-03-02 10:00:00", "2024-03-25 10:00:00"),
+                   (None, None)]
