@@ -12,9 +12,21 @@ HERE = Path(__file__).parent
 DATA = HERE / ".data"
 
 
+def _generator_version() -> str:
+    """A digest of the generator's code: cached samples are rebuilt when it changes."""
+    import hashlib
+
+    import marketops.sample as pkg
+
+    h = hashlib.sha256()
+    for f in sorted(Path(pkg.__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:8]
+
+
 def sample(contacts: int, months: int = 12, seed: int = 7) -> Path:
     """The sample company's exports at ``contacts`` contacts, generated once and cached."""
-    out = DATA / f"sample_{contacts}_{months}_{seed}"
+    out = DATA / f"sample_{contacts}_{months}_{seed}_{_generator_version()}"
     if not (out / ".done").exists():
         from marketops.sample import generate
 
