@@ -1,20 +1,24 @@
 """Aggregated exports: ad spend per platform, GA4 traffic acquisition, Mailchimp campaigns.
 
-Touches are counted into small accumulators (day x ad unit, GA4 key counts, clicks per send)
-while the chunks stream by; the files are written once at the end, from numbers that agree with
-the simulated journeys (scaled up: platforms and GA4 also see people who never became contacts).
+Touches are counted into small accumulators (day x ad unit, day x GA4 source/medium/campaign,
+clicks per send) while the chunks stream by: their size depends on the period, never on the number
+of contacts. The files are written once at the end, from numbers that agree with the simulated
+journeys (scaled up: platforms and GA4 also see people who never became contacts).
 
 Example:
     >>> acc = Accumulators(days=3, sends=2)
     >>> acc.ad_clicks.shape
     (3, 11)
+    >>> acc.add_ga4(np.array([2 * GA4_DAY + 9, 7, 2 * GA4_DAY + 9, 7]))
+    >>> acc.add_ga4(np.array([GA4_DAY + 3]))
+    >>> [(int(k // GA4_DAY), int(k % GA4_DAY), n) for k, n in acc.ga4_counts()]
+    [(0, 7, 2), (1, 3, 1), (2, 9, 2)]
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -28,24 +32,49 @@ from marketops.sample.events import ga4_source_medium, send_slug
 from marketops.sample.journeys import DAY, T0, Journeys
 from marketops.sample.sinks import TextSink
 
+#: A GA4 key is ``day * GA4_DAY + slot``: the slot packs channel, source and medium variant and campaign.
+GA4_DAY = 16 * 8 * 8 * 256
+
 
 class Accumulators:
-    """Bounded-size counters filled chunk by chunk."""
+    """Bounded-size counters filled chunk by chunk: days x ad units, days x GA4 slots seen, sends."""
 
     def __init__(self, days: int, sends: int) -> None:
         self.days = days
         self.ad_clicks = np.zeros((days, len(world.AD_UNITS)), dtype=np.int64)
-        self.ga4: Counter[int] = Counter()
         self.email_clicks = np.zeros(max(sends, 1), dtype=np.int64)
+        # GA4: a dense day x column table; a column per slot that occurred (a few hundred: channels x
+        # utm spellings x campaigns), so the table is bounded by the period whatever the number of people
+        self._ga4_column = np.full(GA4_DAY, -1, dtype=np.int64)
+        self._ga4_slots = np.zeros(0, dtype=np.int64)
+        self._ga4 = np.zeros((days, 0), dtype=np.int64)
 
     def add(self, j: Journeys, ga4_keys: np.ndarray) -> None:
         ad = j.touch_unit >= 0
         day = (j.touch_time[ad] - T0) // DAY
         np.add.at(self.ad_clicks, (day, j.touch_unit[ad]), 1)
-        keys, counts = np.unique(ga4_keys, return_counts=True)
-        self.ga4.update(dict(zip(keys.tolist(), counts.tolist())))
+        self.add_ga4(ga4_keys)
         mail = j.touch_send >= 0
         self.email_clicks += np.bincount(j.touch_send[mail], minlength=len(self.email_clicks))
+
+    def add_ga4(self, keys: np.ndarray) -> None:
+        day, slot = np.divmod(np.asarray(keys, dtype=np.int64), GA4_DAY)
+        new = np.unique(slot[self._ga4_column[slot] < 0])
+        if len(new):
+            self._ga4_column[new] = np.arange(len(self._ga4_slots), len(self._ga4_slots) + len(new))
+            self._ga4_slots = np.concatenate([self._ga4_slots, new])
+            self._ga4 = np.pad(self._ga4, ((0, 0), (0, len(new))))
+        width = self._ga4.shape[1]
+        self._ga4 += np.bincount(day * width + self._ga4_column[slot], minlength=self.days * width).reshape(
+            self.days, width)
+
+    def ga4_counts(self) -> list[tuple[int, int]]:
+        """(GA4 key, touches) of every key that occurred, in key order."""
+        by_slot = np.argsort(self._ga4_slots)
+        table = self._ga4[:, by_slot]
+        day, col = np.nonzero(table)
+        keys = day * GA4_DAY + self._ga4_slots[by_slot][col]
+        return list(zip(keys.tolist(), table[day, col].tolist()))
 
 
 def _day_strings(days: int, fmt: str) -> list[str]:
@@ -168,7 +197,7 @@ def write_ga4(path: Path, rng: np.random.Generator, acc: Accumulators, sends: np
     days = _day_strings(acc.days, "%Y%m%d")
     n_units = len(world.AD_UNITS)
     grouped: dict[tuple, int] = {}
-    for key, count in sorted(acc.ga4.items()):
+    for key, count in acc.ga4_counts():
         camp = key % 256
         rest = key // 256
         mv, rest = rest % 8, rest // 8

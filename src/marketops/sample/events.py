@@ -12,12 +12,14 @@ Example:
     >>> rng = np.random.default_rng(5)
     >>> p = make_people(rng, start=0, n=50, n_companies=10)
     >>> j = simulate(rng, p, days=60, sends=mailchimp_sends(60))
-    >>> ev, ga4_keys = web_events(rng, p, j, sends=mailchimp_sends(60))
-    >>> ev.columns[:4]
+    >>> frames, ga4_keys = web_events(rng, p, j, sends=mailchimp_sends(60))
+    >>> next(frames).columns[:4]
     ['anonymous_id', 'user_id', 'email', 'timestamp']
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -30,6 +32,8 @@ from marketops.sample.people import People
 _OFFSETS = np.array([int(c[4][:3]) for c in world.COUNTRIES])
 _OFFSET_TEXT = np.array([c[4] for c in world.COUNTRIES])
 SITE = "https://www.acme-analytics.com"
+#: Events formatted into one frame at a time (a chunk has ~8 events per person).
+EVENT_BATCH = 32_768
 KEYWORDS = ("marketing attribution software", "multi touch attribution", "acme analytics", "utm builder",
             "b2b marketing analytics")
 
@@ -60,8 +64,13 @@ def ga4_source_medium(channel: int, source: str, medium: str) -> tuple[str, str,
 
 
 def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
-               sends: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
-    """The chunk's tracking events, plus per-touch GA4 keys (day, channel, source and medium variant, campaign)."""
+               sends: np.ndarray) -> tuple[Iterator[pl.DataFrame], np.ndarray]:
+    """The chunk's tracking events in time order, as frames of at most EVENT_BATCH rows, plus per-touch GA4 keys
+    (day, channel, source and medium variant, campaign).
+
+    All random draws happen before this returns; the frames are formatted lazily, one batch at a time,
+    so that a chunk's events never exist as text all at once.
+    """
     person, t, channel = j.touch_person, j.touch_time, j.touch_channel
     n = len(t)
     # utm spellings: each touch picks one of the channel's spellings (campaign links are hand-made)
@@ -115,18 +124,9 @@ def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
     def extend(col: np.ndarray, fill: object = None) -> np.ndarray:
         return np.concatenate([col, np.full(nf, fill, dtype=object)])
 
-    known = (j.identified_at[all_person] >= 0) & (all_time >= j.identified_at[all_person])
-    # the form captures the address the person typed: their work email
-    email = np.array(people.work_email, dtype=object)
-    user = (j.converted_at[all_person] >= 0) & (all_time >= j.converted_at[all_person])
-    first_seen = t[np.searchsorted(person, np.arange(len(people)))]
-    anon = people.anon_ids[all_person, device]
-    offset = people.country[all_person]
-    columns = {
-        "anonymous_id": [f"{a}.{f}" for a, f in zip(anon.tolist(), first_seen[all_person].tolist())],
-        "user_id": np.where(user, np.char.add("usr_", hubspot_contact_id(people.pid[all_person]).astype(str)), None),
-        "email": np.where(known, email[all_person], None),
-        "timestamp": _epoch_format(all_time, "%Y-%m-%dT%H:%M:%S", _OFFSETS[offset]).to_numpy() + _OFFSET_TEXT[offset],
+    # columns whose cells are shared strings (object arrays of references) are kept for the whole chunk;
+    # the cells unique to an event (ids, timestamps) are formatted a batch at a time, in time order
+    shared = {
         "type": extend(ttype, "form_fill"),
         "utm_source": extend(np.where(tagged, src, None)),
         "utm_medium": extend(np.where(tagged, med, None)),
@@ -139,15 +139,36 @@ def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
         "landing_page": np.concatenate([landing, f_landing]),
         "referrer": extend(referrer),
     }
-    # polars cannot take numpy object arrays (strings mixed with None): hand it lists
-    frame = pl.DataFrame({k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in columns.items()},
-                         schema={k: pl.String for k in columns})
-    frame = frame.with_columns(pl.Series("_t", all_time)).sort("_t", maintain_order=True).drop("_t")
+    # the form captures the address the person typed: their work email
+    email = np.array(people.work_email, dtype=object)
+    first_seen = t[np.searchsorted(person, np.arange(len(people)))]
+    order = np.argsort(all_time, kind="stable")  # events in time order, ties in generation order
+
+    def batches() -> Iterator[pl.DataFrame]:
+        for b in range(0, len(order), EVENT_BATCH):
+            rows = order[b:b + EVENT_BATCH]
+            p, when = all_person[rows], all_time[rows]
+            known = (j.identified_at[p] >= 0) & (when >= j.identified_at[p])
+            user = (j.converted_at[p] >= 0) & (when >= j.converted_at[p])
+            anon = people.anon_ids[p, device[rows]]
+            offset = people.country[p]
+            columns = {
+                "anonymous_id": [f"{a}.{f}" for a, f in zip(anon.tolist(), first_seen[p].tolist())],
+                "user_id": np.where(user, np.char.add("usr_", hubspot_contact_id(people.pid[p]).astype(str)), None),
+                "email": np.where(known, email[p], None),
+                "timestamp": _epoch_format(when, "%Y-%m-%dT%H:%M:%S", _OFFSETS[offset]).to_numpy()
+                + _OFFSET_TEXT[offset],
+                **{k: v[rows] for k, v in shared.items()},
+            }
+            # polars cannot take numpy object arrays (strings mixed with None): hand it lists
+            yield pl.DataFrame({k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in columns.items()},
+                               schema={k: pl.String for k in columns})
+
     # GA4 key per touch: campaign code 0 = none, 1.. = ad units, then newsletter sends
     camp_code = np.where(is_ad, j.touch_unit + 1, np.where(is_mail, j.touch_send + 1 + len(world.AD_UNITS), 0))
     day = (t - T0) // DAY
     keys = (((day * 16 + channel) * 8 + src_var) * 8 + med_var) * 256 + camp_code
-    return frame, keys
+    return batches(), keys
 
 
 def conversions(people: People, j: Journeys, sf_lead: dict[int, str]) -> pl.DataFrame:

@@ -2,7 +2,8 @@
 
 People are generated CHUNK at a time with numpy; each chunk's rows are appended to every
 record-level export and to the truth files, and only small accumulators (day x ad unit,
-GA4 keys, clicks per send) outlive the chunk. Memory therefore stays flat from 10k to 10M contacts.
+day x GA4 source/medium/campaign, clicks per send) outlive the chunk. Memory therefore stays
+flat from 10k to 10M contacts.
 
 Example:
     >>> import tempfile
@@ -133,8 +134,9 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
             sinks["salesforce_opportunities.csv"].write(exports.deals(
                 people, j, salesforce=True, header=sf_opps_header, lead_ids=first_lead, date_fmt="%d/%m/%Y"))
 
-            ev, keys = events.web_events(rng, people, j, sends=sends)
-            web.write(ev)
+            frames, keys = events.web_events(rng, people, j, sends=sends)
+            for frame in frames:
+                web.write(frame)
             acc.add(j, keys)
             sinks["conversions.csv"].write(events.conversions(people, j, first_lead))
             sinks["lifecycle_history.csv"].write(events.lifecycle_rows(people, stages))

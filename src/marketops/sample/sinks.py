@@ -21,6 +21,9 @@ import polars as pl
 
 BOMS = {"utf-8-sig": b"\xef\xbb\xbf", "utf-16": b"\xff\xfe"}
 
+#: Rows formatted per step when text has to be re-encoded (cp1252, utf-16): bounds the text held at once.
+BATCH = 16_384
+
 
 class TextSink:
     """A delimited text export. ``encoding`` may be "utf-8", "utf-8-sig" (BOM), "cp1252" or "utf-16" (LE + BOM)."""
@@ -54,10 +57,16 @@ class TextSink:
             return
         # an empty cell is written empty, as vendors do, not as a quoted ""
         frame = frame.with_columns(pl.col(pl.String).replace("", None))
-        text = frame.write_csv(include_header=False, separator=self.delimiter, null_value="",
-                               quote_style="always" if self.quote_all else "necessary",
-                               line_terminator=self.line_end)
-        self._file.write(text.encode(self.codec, errors="replace"))
+        options = {"include_header": False, "separator": self.delimiter, "null_value": "",
+                   "quote_style": "always" if self.quote_all else "necessary", "line_terminator": self.line_end}
+        if self.codec == "utf-8":
+            # polars streams UTF-8 straight into the file: no whole-chunk str and bytes copies
+            self._file.flush()
+            frame.write_csv(self._file, **options)
+        else:
+            for offset in range(0, frame.height, BATCH):
+                text = frame.slice(offset, BATCH).write_csv(**options)
+                self._file.write(text.encode(self.codec, errors="replace"))
         self.rows += frame.height
 
     def close(self) -> None:
@@ -80,7 +89,8 @@ class JsonLinesSink:
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height:
-            self._file.write(frame.write_ndjson().encode("utf-8"))
+            self._file.flush()
+            frame.write_ndjson(self._file)  # streamed into the file, never one str of the whole chunk
             self.rows += frame.height
 
     def close(self) -> None:
