@@ -41,7 +41,7 @@ def test_same_seed_same_bytes(tmp_path):
     b = generate(tmp_path / "b", contacts=1_500, months=2, seed=5)
     assert a.files == b.files
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
-    c = generate(tmp_path / "c", contacts=1_500, months=2, seed=6)
+    generate(tmp_path / "c", contacts=1_500, months=2, seed=6)
     assert digest(tmp_path / "a")["inbox/hubspot_contacts.csv"] != digest(tmp_path / "c")["inbox/hubspot_contacts.csv"]
 
 
