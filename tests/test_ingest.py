@@ -276,3 +276,17 @@ def test_local_number_date_and_money_formats_decided_from_the_whole_column(ws, t
     assert [str(d["amount"]) for d in deals] == ["1200.0000", "75.5000"]
     assert [d["currency"] for d in deals] == ["USD", "USD"]
     assert [str(d["closed_at"].date()) for d in deals] == ["2024-12-31", "2024-01-02"]  # month-first here
+
+
+def test_clean_json_lines_keep_nested_values_and_line_numbers(ws, tmp_path):
+    f = tmp_path / "events.jsonl"
+    f.write_text('{"anonymous_id": "a1", "timestamp": "2024-03-01T10:00:00+01:00", "utm_source": "google", '
+                 '"context": {"page": "/pricing", "ab": [1, 2]}}\n'
+                 '{"anonymous_id": "a2", "timestamp": "2024-03-01T11:00:00Z", "utm_source": "fb", "plan": "pro"}\n')
+    r = _load(ws, f)
+    assert (r.entity, r.rows_loaded, r.rows_quarantined) == ("touchpoints", 2, 0)
+    rows = ws.engine.con.table("raw_touchpoints").order_by("_source_row").to_pyarrow().to_pylist()
+    assert [x["_source_row"] for x in rows] == [1, 2]
+    assert str(rows[0]["occurred_at"]) == "2024-03-01 09:00:00"
+    assert json.loads(json.loads(rows[0]["properties"])["context"]) == {"page": "/pricing", "ab": [1, 2]}
+    assert json.loads(rows[1]["properties"])["plan"] == "pro"

@@ -408,31 +408,42 @@ def _read_jsonl(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> Ra
     """One JSON object per line; a line that is not one goes to quarantine, the rest load.
 
     Two streaming passes over the file, never the whole text in memory: the first finds every
-    key of every object (objects of one export share a handful of key lists), the second pulls
-    each key into a column, nested values as JSON text. DuckDB returns a bad line as NULL in
-    its place, so row numbers stay exact.
+    key of every object (objects of one export share a handful of key lists) and any broken
+    line, the second fills a column per key, nested values as JSON text.
     """
     relation = _relation_name(path)
-    scan = (f"read_json_objects({exp.Literal.string(str(path)).sql('duckdb')}, format='newline_delimited', "
+    quoted_path = exp.Literal.string(str(path)).sql("duckdb")
+    scan = (f"read_json_objects({quoted_path}, format='newline_delimited', "
             f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES})")
     is_object = "json IS NOT NULL AND json_type(json) = 'OBJECT'"
     try:
-        shapes = [ks for (ks,) in con.execute(
-            f"SELECT DISTINCT json_keys(json) FROM {scan} WHERE {is_object}").fetchall()]
+        shapes = con.execute(f"SELECT CASE WHEN {is_object} THEN json_keys(json) END AS ks, count(*) "
+                             f"FROM {scan} GROUP BY ks").fetchall()
     except duckdb.Error as e:
         raise SourceError(f"cannot read this file as JSON lines: {_first_line(e)}", file=str(path)) from None
-    if not shapes:
+    if not any(ks for ks, _ in shapes):
         raise SourceError("no JSON objects with fields found", file=str(path))
     # Columns in the order of the first object, then keys that appear later, alphabetically.
-    keys = list(dict.fromkeys([*_first_object_keys(path), *sorted(k for ks in shapes for k in ks)]))
+    keys = list(dict.fromkeys([*_first_object_keys(path), *sorted(k for ks, _ in shapes if ks for k in ks)]))
+    if all(ks is not None for ks, _ in shapes):
+        # Every line is an object: DuckDB's own reader fills the columns (nested values as JSON
+        # text), and row numbers are line numbers.
+        columns = "{" + ", ".join(f"{exp.Literal.string(k).sql('duckdb')}: 'VARCHAR'" for k in keys) + "}"
+        cells = ", ".join(f"{exp.to_identifier(k, quoted=True).sql('duckdb')} AS c{i}" for i, k in enumerate(keys))
+        con.execute(f"""CREATE TEMP TABLE {relation} AS SELECT {cells}, row_number() OVER ()::BIGINT AS _row
+            FROM read_json({quoted_path}, format='newline_delimited', columns={columns},
+                           maximum_object_size={MAX_LINE_BYTES})""").fetchall()
+        n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+        return RawSheet(path, None, keys, relation, n)
+    # Some lines are broken: pull each key out of the objects DuckDB could read, keeping the
+    # broken lines' places so that row numbers stay exact.
     paths = "[" + ", ".join(exp.Literal.string("$." + json.dumps(k)).sql("duckdb") for k in keys) + "]"
     cells = ", ".join(f"l[{i + 1}] AS c{i}" for i in range(len(keys)))
     con.execute(f"""CREATE TEMP TABLE {relation} AS SELECT {cells}, _row, _bad FROM (
         SELECT CASE WHEN {is_object} THEN json_extract_string(json, {paths}) END AS l,
                NOT coalesce({is_object}, false) AS _bad, row_number() OVER ()::BIGINT AS _row FROM {scan})""").fetchall()
     bad_rows = [r for (r,) in con.execute(f"SELECT _row FROM {relation} WHERE _bad ORDER BY _row").fetchall()]
-    if bad_rows:
-        con.execute(f"DELETE FROM {relation} WHERE _bad").fetchall()
+    con.execute(f"DELETE FROM {relation} WHERE _bad").fetchall()
     con.execute(f"ALTER TABLE {relation} DROP COLUMN _bad").fetchall()
     n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     return RawSheet(path, None, keys, relation, n, _jsonl_rejects(path, bad_rows))
