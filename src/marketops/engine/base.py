@@ -34,6 +34,8 @@ class Engine(ABC):
 
     #: Short name used in settings and messages ("duckdb", "spark").
     name: str
+    #: True when :meth:`scratch` is the warehouse itself, so parsed rows need not travel.
+    scratch_is_warehouse: bool = False
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir

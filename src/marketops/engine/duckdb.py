@@ -38,6 +38,7 @@ class DuckDBEngine(Engine):
     """
 
     name = "duckdb"
+    scratch_is_warehouse = True
 
     def __init__(self, state_dir: Path, *, read_only: bool = False) -> None:
         super().__init__(state_dir)

@@ -235,24 +235,29 @@ def _load_sheet(ws: Workspace, raw: RawSheet, digest: str, *, entity: str | None
     load_id = new_load_id()
     con = ws.engine.scratch()
     raw_col = {h: f"c{i}" for i, h in enumerate(raw.headers)}
-    parsed = f"{raw.relation}_parsed"
     select = _parse_select(ws, raw, plan, ent, raw_col, load_id)
-    con.execute(f"CREATE TEMP TABLE {parsed} AS {select}").fetchall()
-    out_cols = ", ".join(exp.to_identifier(c.name, quoted=True).sql("duckdb") for c in ent.all_columns)
-    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    raw_json = _json_object({h: raw_col[h] for h in raw.headers}, prefix="r.")
+    out_cols = ", ".join(_ident(c.name) for c in ent.all_columns)
     engine = ws.engine
+    target = f"raw_{ent.name}"
     result = LoadResult(file=raw.file.name, status="loaded", load_id=load_id, sheet=raw.sheet, entity=ent.name,
                         system=plan.system, format=plan.format, rows_in=raw.rows_in, warnings=list(plan.warnings))
     with engine.transaction():
-        result.rows_loaded = engine.append_scratch(
-            f"raw_{ent.name}", f"SELECT {out_cols} FROM {parsed} WHERE _error IS NULL")
-        bad = engine.append_scratch(QUARANTINE_TABLE, f"""
-            SELECT {_s(load_id).sql('duckdb')} AS load_id, {_s(raw.file.name).sql('duckdb')} AS file,
-                   {_s(raw.sheet).sql('duckdb') if raw.sheet else 'NULL::VARCHAR'} AS sheet, p._source_row AS row,
-                   p._error_column AS "column", p._error AS reason, left({raw_json}::VARCHAR, 4000) AS raw,
-                   {_s(ent.name).sql('duckdb')} AS entity, TIMESTAMP '{now}' AS quarantined_at
-            FROM {parsed} p JOIN {raw.relation} r ON r._row = p._source_row WHERE p._error IS NOT NULL""")
+        if engine.scratch_is_warehouse:
+            # Parse once and write once: every row goes into the raw table, then the few bad
+            # ones move to quarantine in the same transaction (the raw table keeps empty
+            # _error columns for that).
+            written = engine.append_scratch(target, f"SELECT * FROM ({select})")
+            bad = engine.append_scratch(QUARANTINE_TABLE, _quarantine_select(raw, raw_col, ent, load_id, target))
+            con.execute(f"DELETE FROM {_ident(target)} WHERE _load_id = ? AND _error IS NOT NULL",
+                        [load_id]).fetchall()
+            result.rows_loaded = written - bad
+        else:
+            # The warehouse is elsewhere: parse into a local table, then send good and bad rows.
+            parsed = f"{raw.relation}_parsed"
+            con.execute(f"CREATE TEMP TABLE {parsed} AS {select}").fetchall()
+            result.rows_loaded = engine.append_scratch(target, f"SELECT {out_cols} FROM {parsed} WHERE _error IS NULL")
+            bad = engine.append_scratch(QUARANTINE_TABLE, _quarantine_select(raw, raw_col, ent, load_id, parsed))
+            con.execute(f"DROP TABLE IF EXISTS {parsed}").fetchall()
         if raw.rejects:
             _append_arrow(engine, QUARANTINE_TABLE, _rejects_batch(raw.rejects, load_id, raw, ent.name))
         result.rows_quarantined = bad + len(raw.rejects)
@@ -260,8 +265,20 @@ def _load_sheet(ws: Workspace, raw: RawSheet, digest: str, *, entity: str | None
         if result.rows_quarantined:
             result.message = f"{result.rows_quarantined} row(s) quarantined; see `marketops quarantine`"
         _write_load(engine, result, raw.file, digest)
-    con.execute(f"DROP TABLE IF EXISTS {parsed}").fetchall()
     return result
+
+
+def _quarantine_select(raw: RawSheet, raw_col: dict[str, str], ent: Entity, load_id: str, parsed: str) -> str:
+    """Rows of this load that failed a check, with the reason and every original cell."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    raw_json = _json_object({h: raw_col[h] for h in raw.headers}, prefix="r.")
+    return f"""
+        SELECT {_sql(_s(load_id))} AS load_id, {_sql(_s(raw.file.name))} AS file,
+               {_sql(_s(raw.sheet)) if raw.sheet else 'NULL::VARCHAR'} AS sheet, p._source_row AS row,
+               p._error_column AS "column", p._error AS reason, left({raw_json}::VARCHAR, 4000) AS raw,
+               {_sql(_s(ent.name))} AS entity, TIMESTAMP '{now}' AS quarantined_at
+        FROM {_ident(parsed)} p JOIN {raw.relation} r ON r._row = p._source_row
+        WHERE p._load_id = {_sql(_s(load_id))} AND p._error IS NOT NULL"""
 
 
 def _rejects_batch(rejects: list[Reject], load_id: str, raw: RawSheet, entity: str) -> pa.Table:
