@@ -29,6 +29,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketops.errors import ConfigError
+
 SESSION_COOKIE = "marketops_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 CSRF_FIELD = "csrf_token"
@@ -55,7 +57,7 @@ def load_secret_key(state_dir: Path, configured: str | None = None) -> str:
         key = path.read_text(encoding="ascii").strip()
         if len(key) >= 32:
             return key
-        raise RuntimeError(f"{path} is empty or too short; delete it to make a new key") from None
+        raise ConfigError(f"{path} is empty or too short", hint="delete it and a new key is made") from None
     key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key + "\n")
