@@ -14,11 +14,12 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -47,6 +48,52 @@ class SourceRule(BaseModel):
         return v
 
 
+class ChannelRule(BaseModel):
+    """A workspace channel rule, tried before GA4's default channel group.
+
+    Every pattern given must match (they are ANDed); a pattern is a regular expression searched
+    case-insensitively in the lowercased value (anchor it with ``^...$`` for an exact match).
+    Use the common subset of Python, RE2 (DuckDB) and Java (Spark) regex syntax: no look-arounds
+    or back-references.
+
+    Example:
+        >>> ChannelRule(channel="Partners", source="^partner_", medium="^referral$").channel
+        'Partners'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str = Field(description="Channel given to the touchpoints this rule matches, e.g. 'Partners'.")
+    source: str | None = Field(default=None, description="Regex searched in the lowercased source (utm_source).")
+    medium: str | None = Field(default=None, description="Regex searched in the lowercased medium (utm_medium).")
+    campaign: str | None = Field(default=None, description="Regex searched in the lowercased campaign.")
+    description: str | None = Field(default=None, description="Why the rule exists; shown by `marketops channels explain`.")
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a channel rule needs a non-empty channel name")
+        return v.strip()
+
+    @field_validator("source", "medium", "campaign")
+    @classmethod
+    def _valid_regex(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"'{v}' is not a valid regular expression: {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _some_pattern(self) -> ChannelRule:
+        if self.source is None and self.medium is None and self.campaign is None:
+            raise ValueError(f"channel rule for '{self.channel}' needs at least one of source, medium, campaign")
+        return self
+
+
 class SparkConfig(BaseModel):
     """Settings for the PySpark engine."""
 
@@ -73,6 +120,9 @@ class WorkspaceConfig(BaseModel):
     inbox: str = Field(default="inbox", description="Folder (inside the workspace) that `marketops ingest` reads.")
     sources: list[SourceRule] = Field(default_factory=list, description="Rules for files marketops cannot recognise.")
     spark: SparkConfig = Field(default_factory=SparkConfig, description="PySpark engine settings.")
+    channels: list[ChannelRule] = Field(
+        default_factory=list,
+        description="Channel rules tried in order before GA4's default channel group (first match wins).")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,1 @@
+"""Data quality: normalising values, channel grouping, identity and survivorship."""
