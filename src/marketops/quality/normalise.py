@@ -1,0 +1,165 @@
+"""Normalisers: turn messy CRM and ad-platform values into one clean spelling, openly.
+
+Every normaliser is a pure function ``raw -> Normalised(value, flags, reason)`` that never raises
+and is idempotent (see :mod:`marketops.quality.normalise_base`). One module per kind of value:
+
+==================  =============================================  ==================================
+kind                function                                       module
+==================  =============================================  ==================================
+``email``           :func:`email`                                  ``normalise_email``
+``phone``           :func:`phone` (``default_region="US"``)        ``normalise_phone``
+``person_name``     :func:`person_name`, :func:`split_full_name`   ``normalise_name``
+``company``         :func:`company`, :func:`company_key`           ``normalise_company``
+``country``         :func:`country`                                ``normalise_country``
+``job_title``       :func:`job_title`, :func:`classify_title`      ``normalise_job``
+``utm_value``       :func:`utm_value`                              ``normalise_utm``
+``utm_source``      :func:`utm_source` (``aliases=None``)          ``normalise_utm``
+==================  =============================================  ==================================
+
+:func:`normalise_column` applies one of them to a warehouse column. It computes each *distinct*
+raw value once in Python and stores ``raw -> value, flags, reason`` in a DuckDB mapping table
+that the pipeline joins back: a million contacts rarely hold more than a few hundred thousand
+distinct emails and a few hundred distinct countries, so the Python work stays small.
+
+Example:
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE contacts AS SELECT * FROM (VALUES ('Italia'), ('ITA'), ('Italia'), (NULL)) t(country)")
+    >>> mapping = normalise_column(con, "contacts", "country", "country")
+    >>> con.execute(f"SELECT raw, value FROM {mapping} ORDER BY raw NULLS LAST").fetchall()
+    [('ITA', 'IT'), ('Italia', 'IT'), (None, None)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import re
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
+
+from marketops.errors import ConfigError
+from marketops.quality.normalise_base import Normalised
+from marketops.quality.normalise_company import CompanyName, company, company_key
+from marketops.quality.normalise_country import country
+from marketops.quality.normalise_email import email
+from marketops.quality.normalise_job import JobTitle, classify_title, job_title
+from marketops.quality.normalise_name import FullName, person_name, split_full_name
+from marketops.quality.normalise_phone import phone
+from marketops.quality.normalise_utm import utm_source, utm_value
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = [
+    "NORMALISERS", "CompanyName", "FullName", "JobTitle", "Normalised", "classify_title", "company",
+    "company_key", "country", "email", "job_title", "normalise_column", "person_name", "phone",
+    "split_full_name", "utm_source", "utm_value",
+]
+
+# kind -> (normaliser, result class). The result class decides the mapping table's extra columns.
+NORMALISERS: dict[str, tuple[Callable[..., Normalised], type[Normalised]]] = {
+    "email": (email, Normalised),
+    "phone": (phone, Normalised),
+    "person_name": (person_name, Normalised),
+    "company": (company, CompanyName),
+    "country": (country, Normalised),
+    "job_title": (job_title, JobTitle),
+    "utm_value": (utm_value, Normalised),
+    "utm_source": (utm_source, Normalised),
+}
+_BASE_FIELDS = ("value", "flags", "reason")
+
+
+def normalise_column(con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str, *,
+                     into: str | None = None, **options: Any) -> str:
+    """Build a mapping table ``raw -> value, flags, reason[, extras]`` for one column; return its name.
+
+    ``raw`` keeps the column's type (join with ``IS NOT DISTINCT FROM`` to carry NULLs, or ``=``);
+    values are normalised as text. Extras: ``key`` for ``company``, ``seniority`` and ``function``
+    for ``job_title``. ``options`` go to the normaliser (``default_region="IT"`` for phones,
+    ``aliases={...}`` for sources). The mapping table is ``into`` or ``norm_<table>_<column>_<kind>``,
+    replaced if it exists.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE leads(tel VARCHAR)")
+    >>> _ = con.execute("INSERT INTO leads VALUES ('02 1234 5678'), ('02 1234 5678'), ('000')")
+    >>> name = normalise_column(con, "leads", "tel", "phone", default_region="IT")
+    >>> con.execute(f"SELECT raw, value, flags, reason FROM {name} ORDER BY raw").fetchall()
+    [('000', None, ['absurd_phone'], 'not a real phone number: all digits are the same'), ('02 1234 5678', '+390212345678', [], None)]
+    """
+    import pyarrow as pa
+
+    func, result_cls = _lookup_kind(kind)
+    try:
+        inspect.signature(func).bind(None, **options)
+    except TypeError as exc:
+        raise ConfigError(f"option not understood by the {kind!r} normaliser: {exc}") from None
+
+    source = _table_expr(table)
+    raw_col = exp.column(column, quoted=True)
+    distinct_text = sqlglot.select(exp.cast(raw_col, "VARCHAR").as_("raw_text")).distinct().from_(source)
+    texts = [row[0] for row in con.execute(distinct_text.sql("duckdb")).fetchall()]
+
+    extras = [f.name for f in dataclasses.fields(result_cls) if f.name not in _BASE_FIELDS]
+    columns: dict[str, list[Any]] = {name: [] for name in ("raw_text", *_BASE_FIELDS, *extras)}
+    for text in texts:
+        result = func(text, **options)
+        columns["raw_text"].append(text)
+        columns["value"].append(result.value)
+        columns["flags"].append(list(result.flags))
+        columns["reason"].append(result.reason)
+        for name in extras:
+            columns[name].append(getattr(result, name))
+    arrow = pa.table({
+        name: pa.array(values, type=pa.list_(pa.string()) if name == "flags" else pa.string())
+        for name, values in columns.items()
+    })
+
+    target = into or _default_name(table, column, kind)
+    view = f"_marketops_normalise_{uuid.uuid4().hex}"
+    distinct_raw = sqlglot.select(raw_col.as_("raw")).distinct().from_(source).subquery("d")
+    mapping = (
+        sqlglot.select(exp.column("raw", "d"), *(exp.column(name, "m") for name in (*_BASE_FIELDS, *extras)))
+        .from_(distinct_raw)
+        .join(exp.table_(view, quoted=True).as_("m"),
+              on=exp.NullSafeEQ(this=exp.cast(exp.column("raw", "d"), "VARCHAR"),
+                                expression=exp.column("raw_text", "m")),
+              join_type="left")
+    )
+    create = exp.Create(this=_table_expr(target), kind="TABLE", expression=mapping, replace=True)
+    con.register(view, arrow)
+    try:
+        con.execute(create.sql("duckdb"))
+    finally:
+        con.unregister(view)
+    return target
+
+
+def _lookup_kind(kind: str) -> tuple[Callable[..., Normalised], type[Normalised]]:
+    try:
+        return NORMALISERS[kind]
+    except KeyError:
+        close = difflib.get_close_matches(kind, NORMALISERS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else None
+        raise ConfigError(f"unknown kind of value {kind!r}; valid kinds: {', '.join(NORMALISERS)}",
+                          hint=hint) from None
+
+
+def _table_expr(name: str) -> exp.Table:
+    parts = name.split(".")
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise ConfigError(f"not a table name: {name!r}")
+    return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                      catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
+
+
+def _default_name(table: str, column: str, kind: str) -> str:
+    raw = f"norm_{table.split('.')[-1]}_{column}_{kind}"
+    return re.sub(r"\W+", "_", raw, flags=re.ASCII).lower()
