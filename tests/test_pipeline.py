@@ -73,3 +73,25 @@ def test_open_gives_ibis_tables_for_notebooks(ws):
         assert sorted(df.email) == ["ann@example.com", "bo@example.com"]
         assert nb.people.to_polars().height == 2
         assert "people" in nb.table_names()
+
+
+def test_touchpoints_get_a_channel_group_with_workspace_rules_first(tmp_path):
+    from marketops.workspace import Workspace
+
+    root = tmp_path / "acme"
+    Workspace.init(root).close()
+    cfg = root / "marketops.yaml"
+    cfg.write_text(cfg.read_text() + "channels:\n  - channel: Partners\n    source: ^partner_\n")
+    with Workspace.open(root) as ws:
+        (ws.inbox / "events.csv").write_text(
+            "Event ID,Timestamp,Anonymous ID,UTM Source,UTM Medium,GCLID,Channel\n"
+            "e1,2024-03-01T10:00:00Z,a1,google,cpc,,\n"
+            "e2,2024-03-01T11:00:00Z,a2,Facebook,social,,\n"
+            "e3,2024-03-01T12:00:00Z,a3,,,Cj0KCQ,\n"
+            "e4,2024-03-01T13:00:00Z,a4,partner_acme,referral,,\n"
+            "e5,2024-03-01T14:00:00Z,a5,newsletter,email,,Sponsored\n"
+            "e6,2024-03-01T15:00:00Z,a6,,,,\n")
+        assert run_pipeline(ws).status == "succeeded"
+        got = {r["record_id"]: r["channel_group"] for r in ws.table("touchpoints").to_pyarrow().to_pylist()}
+    assert got == {"e1": "Paid Search", "e2": "Organic Social", "e3": "Paid Search", "e4": "Partners",
+                   "e5": "Sponsored", "e6": "Direct"}

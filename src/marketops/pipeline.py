@@ -35,6 +35,7 @@ import ibis
 
 from marketops.errors import MarketopsError, StepFailed
 from marketops.ingest.loader import LoadResult, ingest_paths
+from marketops.quality.channels import channel_expression
 from marketops.schema import ENTITIES, Entity
 from marketops.workspace import Workspace
 
@@ -167,7 +168,8 @@ def step_stage(ctx: RunContext, rec: StepRecord) -> None:
 
 
 def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
-    """stg_<entity> -> the canonical table, with ``record_key`` = system:key, columns in model order."""
+    """stg_<entity> -> the canonical table: ``record_key`` (system:key), the model's columns, the
+    derived ones (such as ``channel_group``), custom properties and lineage."""
     engine = ctx.ws.engine
     present = [e for e in ENTITIES.values() if f"stg_{e.name}__{ctx.run_id}" in engine.tables()]
     ctx.observer.step_started(rec.name, len(present))
@@ -175,7 +177,9 @@ def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
         stg = engine.con.table(f"stg_{e.name}__{ctx.run_id}")
         rec.rows_in += int(stg.count().execute())
         key = stg._source_system.concat(ibis.literal(":"), stg._key).name("record_key")
-        out = stg.select(key, *[stg[c.name] for c in e.all_columns])
+        derived = [DERIVED[c.name](stg, ctx.ws).name(c.name) for c in e.derived]
+        out = stg.select(key, *[stg[c.name] for c in e.columns], *derived,
+                         *[stg[c.name] for c in e.all_columns[len(e.columns):]])
         physical = f"{e.name}__{ctx.run_id}"
         engine.write(physical, out)
         ctx.outputs[e.name] = physical
@@ -183,6 +187,11 @@ def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
         engine.drop(f"stg_{e.name}__{ctx.run_id}")
         ctx.observer.advance(rec.name, e.name)
 
+
+#: How each derived column of the model is computed (an Ibis expression, so every engine runs it).
+DERIVED: dict[str, Callable[[ibis.Table, Workspace], ibis.Value]] = {
+    "channel_group": lambda t, ws: channel_expression(t, ws.config.channels),
+}
 
 Step = Callable[[RunContext, StepRecord], None]
 STEPS: list[tuple[str, Step]] = [("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical)]

@@ -96,6 +96,8 @@ class Entity:
     updated_at: str | None = None
     #: Words in a header set that hint strongly at this entity (used to pick the entity of a file).
     hints: tuple[str, ...] = field(default=())
+    #: Columns the pipeline computes from the others (never read from a file).
+    derived: tuple[Column, ...] = field(default=())
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -116,5 +118,5 @@ class Entity:
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
-        """Canonical columns, then custom properties, then lineage: the stored table's shape."""
+        """Columns read from files, then custom properties, then lineage: the raw table's shape."""
         return self.columns + (PROPERTIES,) + LINEAGE

@@ -52,6 +52,8 @@ def render() -> str:
         for c in e.columns:
             examples = ", ".join(f"`{s}`" for s in c.synonyms[:8])
             out.append(f"| `{c.name}` | {c.storage_type} | {'yes' if c.required else ''} | {c.description} | {examples} |")
+        for c in e.derived:
+            out.append(f"| `{c.name}` | {c.storage_type} | yes | {c.description} (computed) | |")
         for c in (PROPERTIES, *LINEAGE):
             out.append(f"| `{c.name}` | {c.storage_type} | yes | {c.description} | |")
     return "\n".join(out) + "\n"

@@ -4,9 +4,15 @@ from marketops.schema.base import Column, Entity, Kind
 
 S = Kind.STRING
 
+#: The channel group every visit is counted under: the channel the source gave, else the
+#: workspace's `channels:` rules, else GA4's default channel group rules.
+CHANNEL_GROUP = Column("channel_group", S, "Channel group: the channel the source gave, else the workspace's "
+                       "`channels:` rules, else GA4's default channel group (see `marketops channels explain`).")
+
 TOUCHPOINT_TYPES = ("web_session", "ad_click", "email_open", "email_click", "form_fill", "event")
 
 TOUCHPOINTS = Entity(
+    derived=(CHANNEL_GROUP,),
     name="touchpoints",
     description="Interactions: web sessions, ad clicks, email opens and clicks, form fills, other events.",
     key=(("record_id",),),
