@@ -33,8 +33,8 @@ from typing import Protocol
 
 import ibis
 
-from marketops.errors import MarketopsError, StepFailed
-from marketops.ingest.loader import LoadResult, ingest_paths
+from marketops.errors import MarketopsError, StepFailed, unknown_name
+from marketops.ingest.loader import LoadResult, ingest_paths, list_files
 from marketops.quality.channels import channel_expression
 from marketops.schema import ENTITIES, Entity
 from marketops.workspace import Workspace
@@ -106,8 +106,6 @@ class RunContext:
 # -- steps ---------------------------------------------------------------------------------------
 def step_ingest(ctx: RunContext, rec: StepRecord) -> None:
     """Load every new file in the inbox; files seen before are skipped, bad rows quarantined."""
-    from marketops.ingest.loader import list_files
-
     files = list_files([ctx.ws.inbox]) if ctx.ws.inbox.exists() else []
     ctx.observer.step_started(rec.name, len(files))
     ctx.loads = ingest_paths(ctx.ws, files, on_file=lambda f: ctx.observer.advance(rec.name, f))
@@ -157,7 +155,8 @@ def stage_entity(t: ibis.Table, entity: Entity) -> ibis.Table:
 def step_stage(ctx: RunContext, rec: StepRecord) -> None:
     """raw_<entity> -> stg_<entity> for this run: one row per natural key."""
     engine = ctx.ws.engine
-    present = [e for e in ENTITIES.values() if f"raw_{e.name}" in engine.tables()]
+    existing = set(engine.tables())  # one catalogue look-up, not one per entity
+    present = [e for e in ENTITIES.values() if f"raw_{e.name}" in existing]
     ctx.observer.step_started(rec.name, len(present))
     for e in present:
         raw = engine.con.table(f"raw_{e.name}")
@@ -171,7 +170,8 @@ def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
     """stg_<entity> -> the canonical table: ``record_key`` (system:key), the model's columns, the
     derived ones (such as ``channel_group``), custom properties and lineage."""
     engine = ctx.ws.engine
-    present = [e for e in ENTITIES.values() if f"stg_{e.name}__{ctx.run_id}" in engine.tables()]
+    existing = set(engine.tables())
+    present = [e for e in ENTITIES.values() if f"stg_{e.name}__{ctx.run_id}" in existing]
     ctx.observer.step_started(rec.name, len(present))
     for e in present:
         stg = engine.con.table(f"stg_{e.name}__{ctx.run_id}")
@@ -222,8 +222,6 @@ def run_pipeline(ws: Workspace, *, steps: list[str] | None = None, observer: Obs
     chosen = [(n, f) for n, f in STEPS if steps is None or n in steps]
     unknown = set(steps or []) - {n for n, _ in STEPS}
     if unknown:
-        from marketops.errors import unknown_name
-
         raise unknown_name("step", sorted(unknown)[0], [n for n, _ in STEPS])
     run = RunRecord(run_id=new_run_id(), status="running", started_at=datetime.now(UTC),
                     steps=[StepRecord(n) for n, _ in chosen], engine=ws.engine_name)
@@ -274,7 +272,5 @@ def list_runs(ws: Workspace, limit: int = 10) -> list[RunRecord]:
 def get_run(ws: Workspace, run_id: str) -> RunRecord:
     path = ws.runs_dir / f"{run_id}.json"
     if not path.exists():
-        from marketops.errors import unknown_name
-
         raise unknown_name("run", run_id, [p.stem for p in ws.runs_dir.glob("r*.json")])
     return RunRecord.from_json(json.loads(path.read_text()))

@@ -107,7 +107,7 @@ class Workspace:
 
     def __getattr__(self, name: str) -> ibis.Table:
         # ws.people, ws.ad_spend... for notebooks; only for published canonical tables.
-        if name.startswith("_") or name in ("engine",):
+        if name.startswith("_"):
             raise AttributeError(name)
         if name in self.engine.published():
             return self.engine.table(name)

@@ -101,7 +101,7 @@ def quarantine(
 
     with Workspace.open(workspace, read_only=True) as ws:
         if export:
-            if QUARANTINE_TABLE not in ws.engine.tables():
+            if not ws.engine.has_table(QUARANTINE_TABLE):
                 fail("nothing is in quarantine")
             t = ws.engine.con.table(QUARANTINE_TABLE)
             if file:

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, final
 
 import ibis
 import pyarrow as pa
@@ -123,6 +123,3 @@ class Engine(ABC):
     @final
     def count(self, name: str) -> int:
         return int(self.table(name).count().execute())
-
-    def execute(self, expr: ibis.Expr) -> Any:
-        return self.con.execute(expr)

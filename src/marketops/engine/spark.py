@@ -87,7 +87,7 @@ class SparkEngine(Engine):
         if isinstance(obj, pa.Table):
             self._write_arrow(table, obj, append=False)
             return
-        df = self._con._session.sql(str(self._con.compile(obj)))
+        df = self.session.sql(str(self._con.compile(obj)))
         tmp = self._path(table + "_tmp_write")
         df.write.mode("overwrite").parquet(str(tmp))
         path = self._path(table)

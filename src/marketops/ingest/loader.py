@@ -169,7 +169,7 @@ def ingest_file(ws: Workspace, path: Path, *, entity: str | None = None, system:
 
 
 def _previous_loads(engine: Engine, digest: str) -> list[dict]:
-    if LOADS_TABLE not in engine.tables():
+    if not engine.has_table(LOADS_TABLE):
         return []
     t = engine.con.table(LOADS_TABLE)
     rows = t.filter((t.sha256 == digest) & (t.status == "loaded")).order_by(t.loaded_at).to_pyarrow().to_pylist()
@@ -398,7 +398,7 @@ def _currency_sql(ent: Entity, value: str, feeds: dict, formats: dict, plan: Map
 
 def loads_as_rows(engine: Engine, limit: int | None = None) -> list[dict]:
     """The load history, newest first."""
-    if LOADS_TABLE not in engine.tables():
+    if not engine.has_table(LOADS_TABLE):
         return []
     t = engine.con.table(LOADS_TABLE).order_by(lambda t: t.loaded_at.desc())
     if limit:
@@ -408,7 +408,7 @@ def loads_as_rows(engine: Engine, limit: int | None = None) -> list[dict]:
 
 def quarantine_rows(engine: Engine, *, file: str | None = None, limit: int | None = None) -> list[dict]:
     """Quarantined rows with file, row, column and reason, newest load first."""
-    if QUARANTINE_TABLE not in engine.tables():
+    if not engine.has_table(QUARANTINE_TABLE):
         return []
     t = engine.con.table(QUARANTINE_TABLE)
     if file:

@@ -85,7 +85,7 @@ def write_rule(ws: Workspace, file: Path, proposal: Proposal) -> int:
     yaml.preserve_quotes = True
     data = yaml.load(path.read_text(encoding="utf-8")) or {}
     rules = data.get("sources") or []
-    rule = {"pattern": file.name, "system": proposal.plan.system if proposal.plan.system != "generic" else "generic",
+    rule = {"pattern": file.name, "system": proposal.plan.system,
             "entity": proposal.plan.entity, "columns": dict(proposal.plan.mapped)}
     rules = [r for r in rules if r.get("pattern") != file.name] + [rule]
     data["sources"] = rules

@@ -209,7 +209,7 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> RawS
     # Physical lines before the first data row: preamble + header (a quoted header cell with a
     # line break is vanishingly rare in exports, so lines == rows here).
     skip = len("\n".join(text.splitlines()[:header_idx + 1]).splitlines())
-    relation = _relation_name(path)
+    relation = _relation_name()
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     rejects_table, scan_table = f"{relation}_rejects", f"{relation}_scans"
     try:
@@ -312,7 +312,7 @@ def _clean_headers(raw: list, path: Path, sheet: str | None = None) -> list[str]
     return unique
 
 
-def _relation_name(path: Path) -> str:
+def _relation_name() -> str:
     # Random, not derived from the file name: the name goes into SQL and must be a safe identifier.
     return f"__raw_{uuid.uuid4().hex[:12]}"
 
@@ -353,7 +353,7 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, only: str | None) -> 
         cols = {f"c{i}": [r[i] if i < len(r) else None for r in data] for i in range(width)}
         cols["_row"] = list(range(header_idx + 2, header_idx + 2 + len(data)))
         batch = pa.table({k: pa.array(v, type=pa.int64() if k == "_row" else pa.string()) for k, v in cols.items()})
-        relation = _relation_name(path)
+        relation = _relation_name()
         con.register(f"{relation}_arrow", batch)
         # Blank lines inside a sheet are layout, not rows of data.
         nonblank = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
@@ -380,7 +380,7 @@ def _as_text_table(con: duckdb.DuckDBPyConnection, path: Path, source_sql: str, 
     cols = [d[0] for d in con.execute(f"SELECT * FROM {source_sql} LIMIT 0", params).description]
     if not cols:
         raise SourceError("no columns found", file=str(path))
-    relation = _relation_name(path)
+    relation = _relation_name()
     casts = ", ".join(
         f"CAST({q} AS VARCHAR) AS c{i}" for i, q in enumerate(exp.to_identifier(c, quoted=True).sql("duckdb") for c in cols))
     con.execute(f"CREATE TEMP TABLE {relation} AS SELECT {casts}, "
@@ -411,7 +411,7 @@ def _read_jsonl(path: Path, con: duckdb.DuckDBPyConnection, tmp_dir: Path) -> Ra
     key of every object (objects of one export share a handful of key lists) and any broken
     line, the second fills a column per key, nested values as JSON text.
     """
-    relation = _relation_name(path)
+    relation = _relation_name()
     quoted_path = exp.Literal.string(str(path)).sql("duckdb")
     scan = (f"read_json_objects({quoted_path}, format='newline_delimited', "
             f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES})")
