@@ -6,10 +6,10 @@ have stored. The rates are small on purpose: most records are fine, a few are no
 Example:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> phone_international(np.array([39]), np.array([2]), np.array([12345678]))
-    ['+39 02 1234 5678']
-    >>> phone_salesforce(rng, np.array([39]), np.array([2]), np.array([12345678]))[0] in (
-    ...     '0039021234567', '0039 02 12345678', '02 1234 5678', '+39-02-12345678', '0039212345678')
+    >>> phone_international(np.array([39]), np.array([12]), np.array([12345678]))
+    ['+39 312 234 5678']
+    >>> phone_salesforce(rng, np.array([39]), np.array([12]), np.array([12345678]))[0] in (
+    ...     '003931223456', '0039 3122345678', '312 2345678', '+39-312-2345678', '+393122345678')
     True
 """
 
@@ -55,10 +55,41 @@ def mess_names(rng: np.random.Generator, names: list[str], *, upper: float, lowe
     return out
 
 
+# Per dialling code: how the 2-digit area and 8-digit subscriber draws become a national
+# number of the country's real length (mobile ranges, so libphonenumber accepts them), and the
+# trunk prefix people type before it at home.
+_NATIONAL = {
+    1: lambda a, n: f"{a + 200:03d}{n % 10**7:07d}",   # US: 3-digit area code + 7 digits
+    44: lambda a, n: f"7{a:02d}{n % 10**7:07d}",       # GB mobile: 7 + 9 digits
+    39: lambda a, n: f"3{a:02d}{n % 10**7:07d}",       # IT mobile: 3 + 9 digits
+    49: lambda a, n: f"15{a % 10}{n:08d}",             # DE mobile: 15x + 8 digits
+    33: lambda a, n: f"{6 + a % 2}{n:08d}",            # FR mobile: 6/7 + 8 digits
+    34: lambda a, n: f"{6 + a % 2}{n:08d}",            # ES mobile: 6/7 + 8 digits
+}
+_TRUNK = {1: "", 44: "0", 39: "", 49: "0", 33: "0", 34: ""}
+
+
+def national_number(cc: int, area: int, number: int) -> str:
+    """The national significant number of a sample phone.
+
+    >>> national_number(33, 12, 12345678), national_number(1, 12, 12345678)
+    ('612345678', '2122345678')
+    """
+    return _NATIONAL[cc](area, number)
+
+
+def phone_e164(cc: np.ndarray, area: np.ndarray, number: np.ndarray) -> list[str]:
+    """The true number in E.164 (what a clean record holds)."""
+    return [f"+{c}{national_number(c, a, n)}" for c, a, n in zip(cc.tolist(), area.tolist(), number.tolist())]
+
+
 def phone_international(cc: np.ndarray, area: np.ndarray, number: np.ndarray) -> list[str]:
-    """The tidy "+39 02 1234 5678" HubSpot keeps after its phone formatting."""
-    return [f"+{c} {a:02d} {n // 10000:04d} {n % 10000:04d}" for c, a, n in
-            zip(cc.tolist(), area.tolist(), number.tolist())]
+    """The tidy "+39 312 345 6789" HubSpot keeps after its phone formatting."""
+    out = []
+    for c, a, n in zip(cc.tolist(), area.tolist(), number.tolist()):
+        nsn = national_number(c, a, n)
+        out.append(f"+{c} {nsn[:3]} {nsn[3:6]} {nsn[6:]}")
+    return out
 
 
 def phone_salesforce(rng: np.random.Generator, cc: np.ndarray, area: np.ndarray, number: np.ndarray) -> list[str]:
@@ -66,16 +97,17 @@ def phone_salesforce(rng: np.random.Generator, cc: np.ndarray, area: np.ndarray,
     style = rng.integers(0, 5, len(cc)).tolist()
     out = []
     for s, c, a, n in zip(style, cc.tolist(), area.tolist(), number.tolist()):
+        nsn = national_number(c, a, n)
         if s == 0:
-            out.append(f"00{c}{a:02d}{n}"[:-1])
+            out.append(f"00{c}{nsn}"[:-1])
         elif s == 1:
-            out.append(f"00{c} {a:02d} {n}")
+            out.append(f"00{c} {nsn}")
         elif s == 2:
-            out.append(f"{a:02d} {n // 10000:04d} {n % 10000:04d}")
+            out.append(f"{_TRUNK[c]}{nsn[:3]} {nsn[3:]}")
         elif s == 3:
-            out.append(f"+{c}-{a:02d}-{n}")
+            out.append(f"+{c}-{nsn[:3]}-{nsn[3:]}")
         else:
-            out.append(f"00{c}{a}{n}")
+            out.append(f"+{c}{nsn}")
     return out
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from marketops.sample import world
+from marketops.sample import dirt, world
 from marketops.sample.exports import _dates, hubspot_contact_id
 from marketops.sample.journeys import Journeys
 from marketops.sample.people import People, company_names
@@ -54,7 +54,7 @@ def people_rows(people: People, j: Journeys) -> pl.DataFrame:
         "last_name": np.array(world.LAST_NAMES)[people.last],
         "work_email": people.work_email,
         "personal_email": people.personal_email,
-        "phone": [f"+{c[2]}{a:02d}{n}" for c, a, n in zip(cc, people.phone_area.tolist(), people.phone_number.tolist())],
+        "phone": dirt.phone_e164(np.array([int(c[2]) for c in cc]), people.phone_area, people.phone_number),
         "company": company_names(people.company),
         "job_title": np.array(world.JOB_TITLES)[people.title],
         "country": [c[0] for c in cc],
