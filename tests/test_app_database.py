@@ -52,7 +52,7 @@ from marketops.state.models import Base, utcnow
 from marketops.state.users import InvalidUser
 
 POSTGRES_ENV = "MARKETOPS_TEST_POSTGRES_URL"
-APP_TABLES = {"users", "api_tokens", "audit_events"}
+APP_TABLES = {"users", "api_tokens", "audit_events", "merge_decisions"}
 
 
 # -- one fresh database per backend -----------------------------------------------------------------

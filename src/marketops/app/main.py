@@ -6,8 +6,10 @@ Example:
     >>> root.mkdir()
     >>> _ = (root / "marketops.yaml").write_text("name: Acme\\n")
     >>> app = create_app(root)
-    >>> sorted(path for path, methods in routes(app) if path.startswith("/api"))
-    ['/api/v1/overview']
+    >>> sorted(path for path, methods in routes(app) if path.startswith("/api"))  # doctest: +NORMALIZE_WHITESPACE
+    ['/api/v1/overview', '/api/v1/review', '/api/v1/review/decisions',
+     '/api/v1/review/decisions/{decision_id}', '/api/v1/review/merge', '/api/v1/review/split',
+     '/api/v1/review/{pair_id}', '/api/v1/review/{pair_id}/accept', '/api/v1/review/{pair_id}/reject']
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketops.app import errors
 from marketops.app.deps import require_user
-from marketops.app.routes import auth, health, overview, users
+from marketops.app.routes import auth, health, overview, review, users
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
 from marketops.state.db import init_db, session_factory
 from marketops.workspace import Workspace
@@ -30,7 +32,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 #: Routers that answer anonymous requests. Everything else requires a signed-in user.
 PUBLIC = (health.router, auth.public)
-PRIVATE = (auth.private, overview.router, users.router)
+PRIVATE = (auth.private, overview.router, review.router, users.router)
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {

@@ -8,7 +8,7 @@ Example:
     >>> from sqlalchemy import inspect
     >>> eng = init_db("sqlite://")
     >>> sorted(t for t in inspect(eng).get_table_names() if not t.startswith("alembic"))
-    ['api_tokens', 'audit_events', 'users']
+    ['api_tokens', 'audit_events', 'merge_decisions', 'users']
 """
 
 from __future__ import annotations

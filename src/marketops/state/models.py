@@ -1,4 +1,4 @@
-"""Tables of the app database: users, API tokens, audit events.
+"""Tables of the app database: users, API tokens, audit events, merge decisions.
 
 Timestamps are stored in UTC and always come back timezone-aware, also on SQLite (which keeps
 no zone): :class:`UTCDateTime` attaches it on read.
@@ -18,11 +18,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -31,6 +33,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ROLES = ("admin", "editor", "viewer")
 #: API token scopes; a token never grants more than its user's role allows.
 SCOPES = ("read", "write", "admin")
+#: Merge decisions: two source records must (``always``) or must not (``never``) be one person.
+DECISIONS = ("always", "never")
+#: Where a merge decision came from: a reviewer accepting or rejecting a suggested pair, a record
+#: split off its person, or two records joined by hand.
+ORIGINS = ("review_accept", "review_reject", "split", "manual")
 
 
 def utcnow() -> datetime:
@@ -134,4 +141,37 @@ class AuditEvent(Base):
         return f"<AuditEvent {self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target or ''}>"
 
 
-__all__ = ["ROLES", "SCOPES", "ApiToken", "AuditEvent", "Base", "User", "UTCDateTime", "utcnow"]
+class MergeDecision(Base):
+    """A person's decision that two source records are (or are not) the same human.
+
+    The pair is stored in sorted order (``record_key_a < record_key_b``, compared as Python
+    compares strings; the database's collation may differ, so the order is not a database
+    check) and is unique: a pair has at most one live decision. Revoking deletes the row; the
+    audit log keeps the history.
+    """
+
+    __tablename__ = "merge_decisions"
+    __table_args__ = (
+        UniqueConstraint("record_key_a", "record_key_b"),
+        CheckConstraint("decision IN ('always', 'never')", name="decision"),
+        CheckConstraint("origin IN ('review_accept', 'review_reject', 'split', 'manual')", name="origin"),
+        CheckConstraint("record_key_a <> record_key_b", name="two_records"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key_a: Mapped[str] = mapped_column(String(500))
+    record_key_b: Mapped[str] = mapped_column(String(500), index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(16))
+    pair_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    match_probability: Mapped[float | None] = mapped_column(Float, default=None)
+    note: Mapped[str | None] = mapped_column(String(2000), default=None)
+    decided_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<MergeDecision {self.id} {self.decision} {self.record_key_a} {self.record_key_b}>"
+
+
+__all__ = ["DECISIONS", "ORIGINS", "ROLES", "SCOPES", "ApiToken", "AuditEvent", "Base", "MergeDecision",
+           "UTCDateTime", "User", "utcnow"]
