@@ -141,7 +141,6 @@ def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
     }
     # the form captures the address the person typed: their work email
     email = np.array(people.work_email, dtype=object)
-    first_seen = t[np.searchsorted(person, np.arange(len(people)))]
     order = np.argsort(all_time, kind="stable")  # events in time order, ties in generation order
 
     def batches() -> Iterator[pl.DataFrame]:
@@ -153,7 +152,7 @@ def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
             anon = people.anon_ids[p, device[rows]]
             offset = people.country[p]
             columns = {
-                "anonymous_id": [f"{a}.{f}" for a, f in zip(anon.tolist(), first_seen[p].tolist())],
+                "anonymous_id": [client_id(a) for a in anon.tolist()],
                 "user_id": np.where(user, np.char.add("usr_", hubspot_contact_id(people.pid[p]).astype(str)), None),
                 "email": np.where(known, email[p], None),
                 "timestamp": _epoch_format(when, "%Y-%m-%dT%H:%M:%S", _OFFSETS[offset]).to_numpy()
@@ -169,6 +168,16 @@ def web_events(rng: np.random.Generator, people: People, j: Journeys, *,
     day = (t - T0) // DAY
     keys = (((day * 16 + channel) * 8 + src_var) * 8 + med_var) * 256 + camp_code
     return batches(), keys
+
+
+def client_id(device: int) -> str:
+    """The analytics client id of a device, as GA writes it ("random.timestamp"): the same string
+    on the web events and on the conversions, so a conversion links to the visitor.
+
+    >>> client_id(123456789)
+    '123456789.1703456789'
+    """
+    return f"{device}.{1_700_000_000 + device % 10**7}"
 
 
 def conversions(people: People, j: Journeys, sf_lead: dict[int, str]) -> pl.DataFrame:
@@ -193,7 +202,7 @@ def conversions(people: People, j: Journeys, sf_lead: dict[int, str]) -> pl.Data
         "Conversion Type": ["demo_request"] * len(conv) + ["purchase"] * len(won),
         "Contact ID": [r if ok else "" for r, ok in zip(record_id(ids), identified.tolist())],
         "Email": [people.work_email[i] if ok else "" for i, ok in zip(ids.tolist(), identified.tolist())],
-        "Anonymous ID": [str(people.anon_ids[i, 0]) for i in ids.tolist()],
+        "Anonymous ID": [client_id(a) for a in people.anon_ids[ids, 0].tolist()],
         "Value": [""] * len(conv) + [f"{v:.2f}" for v in j.deal_amount[won].tolist()],
         "Currency": [""] * len(conv) + [world.COUNTRIES[c][3] for c in people.country[won].tolist()],
     })
