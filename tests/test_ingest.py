@@ -132,16 +132,16 @@ def test_newer_overlapping_export_updates_records_instead_of_duplicating(ws, tmp
 
     old = ws.inbox / "contacts_march.csv"
     old.write_text("Record ID,Email,First Name,Lifecycle Stage,Last Modified Date\n"
-                   "1,ann@example.com,Ann,lead,2024-03-01\n2,bo@example.com,Bo,lead,2024-03-01\n")
+                   "1,ann@acme-analytics.com,Ann,lead,2024-03-01\n2,bo@acme-analytics.com,Bo,lead,2024-03-01\n")
     assert run_pipeline(ws).status == "succeeded"
     new = ws.inbox / "contacts_april.csv"
     new.write_text("Record ID,Email,First Name,Lifecycle Stage,Last Modified Date\n"
-                   "2,bo@example.com,Bo,customer,2024-04-01\n3,cy@example.com,Cy,lead,2024-04-01\n")
+                   "2,bo@acme-analytics.com,Bo,customer,2024-04-01\n3,cy@acme-analytics.com,Cy,lead,2024-04-01\n")
     assert run_pipeline(ws).status == "succeeded"
     people = {r["email"]: r for r in ws.table("people").to_pyarrow().to_pylist()}
-    assert sorted(people) == ["ann@example.com", "bo@example.com", "cy@example.com"]
-    assert people["bo@example.com"]["lifecycle_stage"] == "customer"
-    assert people["bo@example.com"]["_source_file"] == "contacts_april.csv"
+    assert sorted(people) == ["ann@acme-analytics.com", "bo@acme-analytics.com", "cy@acme-analytics.com"]
+    assert people["bo@acme-analytics.com"]["lifecycle_stage"] == "customer"
+    assert people["bo@acme-analytics.com"]["_source_file"] == "contacts_april.csv"
 
 
 def test_unmapped_columns_are_kept_as_queryable_custom_properties(ws, tmp_path):

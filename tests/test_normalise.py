@@ -13,9 +13,11 @@ from marketops.quality.normalise import (
     company,
     company_key,
     country,
+    domain,
     email,
     job_title,
     normalise_column,
+    normalise_values,
     person_name,
     phone,
     split_full_name,
@@ -31,6 +33,7 @@ messy = st.one_of(
     st.from_regex(r"[A-Za-zÀ-ÿА-я' .-]{1,20} [A-Za-zÀ-ÿА-я' .-]{1,20}", fullmatch=True),
     st.from_regex(r"[A-Za-z0-9._+-]{1,12}@[a-zA-Zü0-9-]{1,10}\.(com|it|de|co\.uk)", fullmatch=True),
     st.from_regex(r"\+?[0-9 ()-]{4,20}", fullmatch=True),
+    st.from_regex(r"(https?://)?(www\.)?[A-Za-zü0-9-]{1,10}\.(com|it|co\.uk)(/[a-z]{0,5})?", fullmatch=True),
     st.sampled_from(["n/a", "-", "", "  ", "(not set)", "Italia", "ИВАН петров", "fb", "CMO", "ACME Inc."]),
 )
 
@@ -40,6 +43,7 @@ SIMPLE = {
     "company": company, "country": country, "job_title": job_title, "utm_value": utm_value,
     "utm_source": utm_source,
     "utm_source_ws": lambda v: utm_source(v, aliases={"google": "google_ads", "newsletter": "email"}),
+    "domain": domain,
 }
 
 
@@ -116,6 +120,31 @@ def test_email_invalid_syntax(raw):
     assert result.value is None and result.flags[-1:] == ("invalid_syntax",) and result.reason
 
 
+# Shaped like addresses, with the edge cases of the shortcut: hyphens next to dots, "--", numeric
+# and special-use top-level domains, long labels, uppercase, dots at the ends.
+address_like = st.from_regex(
+    r"[a-zA-Z0-9._+-]{1,70}@([a-zA-Z0-9-]{1,70}\.){1,3}(com|it|co|xn--p1ai|test|local|localhost|123|c0m|a-b|b-)",
+    fullmatch=True)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(raw=address_like)
+def test_plain_address_shortcut_agrees_with_email_validator(raw):
+    from email_validator import EmailNotValidError, validate_email
+
+    from marketops.quality.normalise_email import _plain_address
+
+    text = raw.lower()
+    plain = _plain_address(text)
+    if plain is None:
+        return
+    try:
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise AssertionError(f"the shortcut accepted {text!r}, email-validator says: {exc}") from None
+    assert plain == (checked.local_part, checked.ascii_domain) and checked.domain == checked.ascii_domain
+
+
 # --- phone ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw", ["0039 02 1234 5678", "+39 02 1234 5678", "(02) 1234-5678", "+390212345678"])
@@ -133,6 +162,33 @@ def test_phone_default_region_is_us_and_numbers_are_accepted():
 def test_phone_absurd(raw):
     result = phone(raw, default_region="IT")
     assert result.value is None and "absurd_phone" in result.flags and result.reason
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=messy, region=st.sampled_from([None, "US", "IT", "GB"]))
+def test_phone_settling_shortcut_gives_the_same_value_and_rejection(raw, region):
+    from marketops.quality.normalise_phone import _phone_value
+
+    full, settle = phone.__wrapped__(raw, default_region=region), _phone_value(raw, default_region=region)
+    assert (full.value, full.reason) == (settle.value, settle.reason)
+
+
+@pytest.mark.parametrize("raw", ["000000", "12", "call me", "+999 1234567", "-"])
+def test_phone_absurd_without_region_is_not_blamed_on_the_region(raw):
+    assert "no_region" not in phone(raw, default_region=None).flags
+
+
+def test_phone_without_country_code_or_region_says_so():
+    result = phone("02 1234 5678", default_region=None)
+    assert result.value is None and result.flags == ("no_region",) and "region" in result.reason
+    assert phone("+39 02 1234 5678", default_region=None).value == "+390212345678"
+    assert phone("0039 02 1234 5678", default_region=None).value == "+390212345678"
+
+
+def test_phone_00_prefix_where_the_region_dials_another_one():
+    # The US dials 011 abroad, but European-made CRMs write US numbers as 001...
+    assert phone("001 212 555 0100", default_region="US").value == "+12125550100"
+    assert phone("011 39 02 1234 5678", default_region="US").value == "+390212345678"
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -203,6 +259,23 @@ def test_country(raw, code):
 @pytest.mark.parametrize("raw", ["Atlantis", "n/a", "Europe", "", "Other"])
 def test_country_unknown(raw):
     result = country(raw)
+    assert result.value is None and result.reason
+
+
+# --- web domains -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("acme.com", "acme.com"), ("https://www.Acme.com/", "acme.com"), ("WWW.ACME.COM", "acme.com"),
+    ("http://acme.co.uk/en?x=1#top", "acme.co.uk"), ("acme.com:8080", "acme.com"), ("shop.acme.com", "shop.acme.com"),
+    ("www.www.acme.com", "acme.com"), ("bücher.de", "xn--bcher-kva.de"), ("acme.com.", "acme.com"),
+])
+def test_domain(raw, expected):
+    assert domain(raw).value == expected
+
+
+@pytest.mark.parametrize("raw", ["n/a", "acme", "192.168.0.1", "-acme-.com", "http://", "acme.123"])
+def test_domain_rejects(raw):
+    result = domain(raw)
     assert result.value is None and result.reason
 
 
@@ -297,6 +370,17 @@ def test_normalise_column_maps_distinct_values_once(monkeypatch):
     assert con.execute(f"SELECT DISTINCT key FROM {companies} WHERE raw IS NOT NULL").fetchall() == [("acme",)]
     reason = con.execute(f"SELECT reason, flags FROM {name} WHERE raw = 'n/a'").fetchone()
     assert reason == ("a placeholder, not a real address", ["placeholder"])
+
+
+def test_normalise_values_one_row_per_distinct_text_with_the_kind_extras():
+    table = normalise_values(["ACME Inc.", "Acme, Inc", "ACME Inc.", None, "n/a"], "company")
+    assert table.column_names == ["raw_text", "value", "flags", "reason", "key"]
+    rows = table.to_pylist()
+    assert [r["raw_text"] for r in rows] == ["ACME Inc.", "Acme, Inc", None, "n/a"]
+    assert [r["key"] for r in rows] == ["acme", "acme", None, None]
+    assert rows[3]["reason"] == "not a company name" and rows[3]["flags"] == ["placeholder"]
+    with pytest.raises(ConfigError, match="option"):
+        normalise_values(["x"], "country", default_region="IT")
 
 
 def test_normalise_column_options_and_errors():

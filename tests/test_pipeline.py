@@ -14,13 +14,15 @@ def _contacts(ws, name, rows):
 
 
 def test_run_records_each_step_with_rows_and_duration(ws):
-    _contacts(ws, "a.csv", [(1, "ann@example.com", "Ann"), (2, "bo@example.com", "Bo")])
+    _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann"), (2, "bo@acme.com", "Bo")])
     run = run_pipeline(ws)
     assert run.status == "succeeded"
-    assert [s.name for s in run.steps] == ["ingest", "stage", "canonical"]
-    ingest, stage, canonical = run.steps
+    assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise"]
+    ingest, stage, canonical, normalise = run.steps
     assert (ingest.rows_in, ingest.rows_out) == (2, 2)
     assert (stage.rows_in, stage.rows_out, canonical.rows_out) == (2, 2, 2)
+    assert (normalise.rows_in, normalise.rows_out) == (2, 2)
+    assert normalise.detail["people"]["columns"]["email"]["cleaned"] == 2
     assert all(s.status == "succeeded" and s.seconds >= 0 for s in run.steps)
     assert list_runs(ws)[0].run_id == run.run_id
     keys = sorted(r["record_key"] for r in ws.table("people").to_pyarrow().to_pylist())
@@ -28,9 +30,9 @@ def test_run_records_each_step_with_rows_and_duration(ws):
 
 
 def test_failed_step_publishes_nothing_and_keeps_previous_results(ws, monkeypatch):
-    _contacts(ws, "a.csv", [(1, "ann@example.com", "Ann")])
+    _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann")])
     good = run_pipeline(ws)
-    _contacts(ws, "b.csv", [(2, "bo@example.com", "Bo")])
+    _contacts(ws, "b.csv", [(2, "bo@acme.com", "Bo")])
 
     def broken(ctx, rec):
         raise RuntimeError("disk full")
@@ -49,13 +51,13 @@ def test_failed_step_publishes_nothing_and_keeps_previous_results(ws, monkeypatc
 
 
 def test_views_let_sql_users_query_canonical_tables(ws):
-    _contacts(ws, "a.csv", [(1, "ann@example.com", "Ann")])
+    _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann")])
     run_pipeline(ws)
-    assert ws.engine.scratch().execute("SELECT email FROM people").fetchall() == [("ann@example.com",)]
+    assert ws.engine.scratch().execute("SELECT email FROM people").fetchall() == [("ann@acme.com",)]
 
 
 def test_old_run_tables_are_cleaned_up(ws):
-    _contacts(ws, "a.csv", [(1, "ann@example.com", "Ann")])
+    _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann")])
     for _ in range(4):
         run_pipeline(ws)
     people_tables = [t for t in ws.engine.tables() if t.startswith("people__")]
@@ -65,12 +67,12 @@ def test_old_run_tables_are_cleaned_up(ws):
 def test_open_gives_ibis_tables_for_notebooks(ws):
     import marketops
 
-    _contacts(ws, "a.csv", [(1, "ann@example.com", "Ann"), (2, "bo@example.com", "Bo")])
+    _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann"), (2, "bo@acme.com", "Bo")])
     run_pipeline(ws)
     ws.close()
     with marketops.open(ws.root) as nb:
         df = nb.people.to_pandas()
-        assert sorted(df.email) == ["ann@example.com", "bo@example.com"]
+        assert sorted(df.email) == ["ann@acme.com", "bo@acme.com"]
         assert nb.people.to_polars().height == 2
         assert "people" in nb.table_names()
 

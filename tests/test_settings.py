@@ -18,6 +18,9 @@ DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
     ("name: x\nreporting_currency: euro\n", 2, "ISO 4217"),
     ("name: x\nsources:\n  - pattern: a.csv\n    entity: peple\n", 4, "did you mean 'people'"),
     ("name: [unclosed\n", 2, "not valid YAML"),
+    ("name: x\ndefault_region: Italy\n", 2, "did you mean 'IT'"),
+    ("name: x\ndefault_region: XX\n", 2, "two-letter ISO 3166 country code"),
+    ("name: x\nsource_aliases:\n  fb: ''\n", 2, "needs a spelling and a source name"),
 ])
 def test_config_errors_name_file_line_and_valid_values(tmp_path, yaml, line, words):
     p = tmp_path / "marketops.yaml"
@@ -35,3 +38,14 @@ def test_every_setting_is_documented():
             assert field.description, f"{name} has no help text"
             key = f"MARKETOPS_{name.upper()}" if model is EnvSettings else f"`{name}`"
             assert key in text, f"{key} is missing from docs/configuration.md"
+
+
+def test_default_config_mentions_the_cleaning_settings_and_loads(tmp_path):
+    from marketops.settings import default_config_text
+
+    text = default_config_text("Acme")
+    assert "# default_region:" in text and "# source_aliases:" in text
+    p = tmp_path / "marketops.yaml"
+    p.write_text(text.replace("# default_region: IT", "default_region: it"))
+    cfg = load_config(p)
+    assert cfg.default_region == "IT" and cfg.source_aliases == {}

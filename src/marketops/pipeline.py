@@ -1,8 +1,10 @@
 """The pipeline: named steps run in order, each recorded; results published only when all succeed.
 
 Steps so far: ``ingest`` (new files in the inbox -> raw tables), ``stage`` (one row per natural
-key per source, the newest version winning) and ``canonical`` (the canonical tables with a stable
-``record_key``). Later capabilities add steps between them (normalise, resolve identities...).
+key per source, the newest version winning), ``canonical`` (the canonical tables with a stable
+``record_key``) and ``normalise`` (clean values beside the loaded ones, derived columns such as
+``company_key`` and ``channel_group``; see :mod:`marketops.quality.clean`). Later capabilities add
+steps after them (resolve identities...).
 
 A run writes its tables under run-specific names; only when every step has succeeded does
 :meth:`~marketops.engine.base.Engine.publish` point the canonical names at them, in one atomic
@@ -35,7 +37,7 @@ import ibis
 
 from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
-from marketops.quality.channels import channel_expression
+from marketops.quality.clean import CleanOptions, clean_table, cleanable
 from marketops.schema import ENTITIES, Entity
 from marketops.workspace import Workspace
 
@@ -167,8 +169,8 @@ def step_stage(ctx: RunContext, rec: StepRecord) -> None:
 
 
 def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
-    """stg_<entity> -> the canonical table: ``record_key`` (system:key), the model's columns, the
-    derived ones (such as ``channel_group``), custom properties and lineage."""
+    """stg_<entity> -> the canonical table: ``record_key`` (system:key), the model's columns as
+    loaded, custom properties and lineage. Cleaning and derived columns come in ``normalise``."""
     engine = ctx.ws.engine
     existing = set(engine.tables())
     present = [e for e in ENTITIES.values() if f"stg_{e.name}__{ctx.run_id}" in existing]
@@ -177,9 +179,7 @@ def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
         stg = engine.con.table(f"stg_{e.name}__{ctx.run_id}")
         rec.rows_in += int(stg.count().execute())
         key = stg._source_system.concat(ibis.literal(":"), stg._key).name("record_key")
-        derived = [DERIVED[c.name](stg, ctx.ws).name(c.name) for c in e.derived]
-        out = stg.select(key, *[stg[c.name] for c in e.columns], *derived,
-                         *[stg[c.name] for c in e.all_columns[len(e.columns):]])
+        out = stg.select(key, *[stg[c.name] for c in e.all_columns])
         physical = f"{e.name}__{ctx.run_id}"
         engine.write(physical, out)
         ctx.outputs[e.name] = physical
@@ -188,13 +188,28 @@ def step_canonical(ctx: RunContext, rec: StepRecord) -> None:
         ctx.observer.advance(rec.name, e.name)
 
 
-#: How each derived column of the model is computed (an Ibis expression, so every engine runs it).
-DERIVED: dict[str, Callable[[ibis.Table, Workspace], ibis.Value]] = {
-    "channel_group": lambda t, ws: channel_expression(t, ws.config.channels),
-}
+def step_normalise(ctx: RunContext, rec: StepRecord) -> None:
+    """Clean this run's canonical tables in place: each cleaned column ``c`` holds the clean value,
+    ``c_original`` the loaded one and ``c_issue`` why it was rejected; derived columns (email flags,
+    ``company_key``, ``seniority``, ``channel_group``...) are computed from the clean values.
+
+    The detail records, per table, rows in and out and per column the rows cleaned, rejected,
+    changed and filled, and the distinct values the normaliser saw.
+    """
+    options = CleanOptions.from_config(ctx.ws.config)
+    present = [e for e in ENTITIES.values() if e.name in ctx.outputs and cleanable(e)]
+    ctx.observer.step_started(rec.name, len(present))
+    for e in present:
+        report = clean_table(ctx.ws.engine, ctx.outputs[e.name], e, options, tag=ctx.run_id)
+        rec.rows_in += report.rows_in
+        rec.rows_out += report.rows_out
+        rec.detail[e.name] = report.to_json()
+        ctx.observer.advance(rec.name, e.name)
+
 
 Step = Callable[[RunContext, StepRecord], None]
-STEPS: list[tuple[str, Step]] = [("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical)]
+STEPS: list[tuple[str, Step]] = [("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical),
+                                 ("normalise", step_normalise)]
 
 
 # -- running -------------------------------------------------------------------------------------

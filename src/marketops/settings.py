@@ -19,6 +19,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
+import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
@@ -123,6 +124,14 @@ class WorkspaceConfig(BaseModel):
     channels: list[ChannelRule] = Field(
         default_factory=list,
         description="Channel rules tried in order before GA4's default channel group (first match wins).")
+    default_region: str | None = Field(
+        default=None,
+        description="Country (ISO 3166 alpha-2, e.g. IT) for phone numbers written without a country code when "
+                    "the record has no country of its own; unset, such numbers are rejected with a reason.")
+    source_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Traffic-source spellings -> the one source name to use (e.g. 'FB Ads': facebook), tried "
+                    "before the built-in aliases.")
 
     @field_validator("timezone")
     @classmethod
@@ -131,6 +140,28 @@ class WorkspaceConfig(BaseModel):
             zoneinfo.ZoneInfo(v)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{v}'; use an IANA name such as Europe/Rome or UTC") from None
+        return v
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        code = v.strip().upper()
+        if len(code) == 2 and (pycountry.countries.get(alpha_2=code) or code == "XK"):
+            return code
+        try:
+            hint = f"; did you mean '{pycountry.countries.lookup(v.strip()).alpha_2}'?"
+        except LookupError:
+            hint = ""
+        raise ValueError(f"'{v}' is not a two-letter ISO 3166 country code (e.g. IT, US, GB){hint}")
+
+    @field_validator("source_aliases")
+    @classmethod
+    def _aliases(cls, v: dict[str, str]) -> dict[str, str]:
+        for spelling, source in v.items():
+            if not spelling.strip() or not source.strip():
+                raise ValueError(f"source alias '{spelling}: {source}' needs a spelling and a source name")
         return v
 
     @field_validator("reporting_currency")
@@ -251,6 +282,16 @@ language: en
 
 # Files dropped here are picked up by `marketops ingest`.
 inbox: inbox
+
+# Country (ISO 3166 alpha-2) for phone numbers written without a country code when the
+# record has no country of its own. Unset, such numbers are rejected with a reason.
+# default_region: IT
+
+# Your own spellings of traffic sources (utm_source), mapped to one name. Tried before the
+# built-in aliases (fb, FB Ads, facebook.com -> facebook; adwords -> google...), for example:
+# source_aliases:
+#   "Meta Ads": facebook
+#   nl: mailchimp
 
 # Tell marketops how to read files it cannot recognise by itself
 # (`marketops map FILE --write` proposes an entry for you), for example:

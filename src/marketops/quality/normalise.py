@@ -14,12 +14,15 @@ kind                function                                       module
 ``job_title``       :func:`job_title`, :func:`classify_title`      ``normalise_job``
 ``utm_value``       :func:`utm_value`                              ``normalise_utm``
 ``utm_source``      :func:`utm_source` (``aliases=None``)          ``normalise_utm``
+``domain``          :func:`domain`                                 ``normalise_domain``
 ==================  =============================================  ==================================
 
-:func:`normalise_column` applies one of them to a warehouse column. It computes each *distinct*
-raw value once in Python and stores ``raw -> value, flags, reason`` in a DuckDB mapping table
-that the pipeline joins back: a million contacts rarely hold more than a few hundred thousand
-distinct emails and a few hundred distinct countries, so the Python work stays small.
+:func:`normalise_values` turns a list of *distinct* raw texts into an Arrow mapping table
+``raw_text -> value, flags, reason[, extras]``: a million contacts rarely hold more than a few
+hundred thousand distinct emails and a few hundred distinct countries, so the Python work stays
+small. The pipeline's ``normalise`` step (:mod:`marketops.quality.clean`) writes such a mapping
+into the warehouse and joins it back on any engine; :func:`normalise_column` does the same for
+one column of a DuckDB table.
 
 Example:
     >>> import duckdb
@@ -37,9 +40,10 @@ import difflib
 import inspect
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -47,6 +51,7 @@ from marketops.errors import ConfigError
 from marketops.quality.normalise_base import Normalised
 from marketops.quality.normalise_company import CompanyName, company, company_key
 from marketops.quality.normalise_country import country
+from marketops.quality.normalise_domain import domain
 from marketops.quality.normalise_email import email
 from marketops.quality.normalise_job import JobTitle, classify_title, job_title
 from marketops.quality.normalise_name import FullName, person_name, split_full_name
@@ -58,8 +63,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NORMALISERS", "CompanyName", "FullName", "JobTitle", "Normalised", "classify_title", "company",
-    "company_key", "country", "email", "job_title", "normalise_column", "person_name", "phone",
-    "split_full_name", "utm_source", "utm_value",
+    "company_key", "country", "domain", "email", "extra_fields", "job_title", "normalise_column",
+    "normalise_values", "person_name", "phone", "split_full_name", "utm_source", "utm_value",
 ]
 
 # kind -> (normaliser, result class). The result class decides the mapping table's extra columns.
@@ -72,8 +77,51 @@ NORMALISERS: dict[str, tuple[Callable[..., Normalised], type[Normalised]]] = {
     "job_title": (job_title, JobTitle),
     "utm_value": (utm_value, Normalised),
     "utm_source": (utm_source, Normalised),
+    "domain": (domain, Normalised),
 }
 _BASE_FIELDS = ("value", "flags", "reason")
+
+
+def extra_fields(kind: str) -> list[str]:
+    """Names of the extra columns a kind's mapping table carries (beyond value, flags, reason).
+
+    >>> extra_fields("job_title"), extra_fields("email")
+    (['seniority', 'function'], [])
+    """
+    _, result_cls = _lookup_kind(kind)
+    return [f.name for f in dataclasses.fields(result_cls) if f.name not in _BASE_FIELDS]
+
+
+def normalise_values(texts: Iterable[str | None], kind: str, **options: Any) -> pa.Table:
+    """Normalise each distinct text once: an Arrow table ``raw_text, value, flags, reason[, extras]``.
+
+    One row per distinct input, in first-seen order (duplicates are dropped, so ``raw_text`` can be
+    joined on). ``flags`` is a list of strings, the other columns are strings; extras are those of
+    :func:`extra_fields`. ``options`` go to the normaliser (``default_region="IT"`` for phones,
+    ``aliases={...}`` for sources); one it does not take is a :class:`~marketops.errors.ConfigError`.
+
+    >>> t = normalise_values(["Italia", "ITA", "Atlantis"], "country")
+    >>> t.column("value").to_pylist(), t.column("reason").to_pylist()[2]
+    (['IT', 'IT', None], "unknown country: 'Atlantis'")
+    >>> normalise_values(["CMO"], "job_title").column_names
+    ['raw_text', 'value', 'flags', 'reason', 'seniority', 'function']
+    """
+    func, _ = _lookup_kind(kind)
+    _check_options(func, kind, options)
+    extras = extra_fields(kind)
+    columns: dict[str, list[Any]] = {name: [] for name in ("raw_text", *_BASE_FIELDS, *extras)}
+    for text in dict.fromkeys(texts):
+        result = func(text, **options)
+        columns["raw_text"].append(text)
+        columns["value"].append(result.value)
+        columns["flags"].append(list(result.flags))
+        columns["reason"].append(result.reason)
+        for name in extras:
+            columns[name].append(getattr(result, name))
+    return pa.table({
+        name: pa.array(values, type=pa.list_(pa.string()) if name == "flags" else pa.string())
+        for name, values in columns.items()
+    })
 
 
 def normalise_column(con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str, *,
@@ -94,33 +142,13 @@ def normalise_column(con: duckdb.DuckDBPyConnection, table: str, column: str, ki
     >>> con.execute(f"SELECT raw, value, flags, reason FROM {name} ORDER BY raw").fetchall()
     [('000', None, ['absurd_phone'], 'not a real phone number: all digits are the same'), ('02 1234 5678', '+390212345678', [], None)]
     """
-    import pyarrow as pa
-
-    func, result_cls = _lookup_kind(kind)
-    try:
-        inspect.signature(func).bind(None, **options)
-    except TypeError as exc:
-        raise ConfigError(f"option not understood by the {kind!r} normaliser: {exc}") from None
-
+    _check_options(_lookup_kind(kind)[0], kind, options)
     source = _table_expr(table)
     raw_col = exp.column(column, quoted=True)
     distinct_text = sqlglot.select(exp.cast(raw_col, "VARCHAR").as_("raw_text")).distinct().from_(source)
     texts = [row[0] for row in con.execute(distinct_text.sql("duckdb")).fetchall()]
-
-    extras = [f.name for f in dataclasses.fields(result_cls) if f.name not in _BASE_FIELDS]
-    columns: dict[str, list[Any]] = {name: [] for name in ("raw_text", *_BASE_FIELDS, *extras)}
-    for text in texts:
-        result = func(text, **options)
-        columns["raw_text"].append(text)
-        columns["value"].append(result.value)
-        columns["flags"].append(list(result.flags))
-        columns["reason"].append(result.reason)
-        for name in extras:
-            columns[name].append(getattr(result, name))
-    arrow = pa.table({
-        name: pa.array(values, type=pa.list_(pa.string()) if name == "flags" else pa.string())
-        for name, values in columns.items()
-    })
+    arrow = normalise_values(texts, kind, **options)
+    extras = extra_fields(kind)
 
     target = into or _default_name(table, column, kind)
     view = f"_marketops_normalise_{uuid.uuid4().hex}"
@@ -140,6 +168,13 @@ def normalise_column(con: duckdb.DuckDBPyConnection, table: str, column: str, ki
     finally:
         con.unregister(view)
     return target
+
+
+def _check_options(func: Callable[..., Normalised], kind: str, options: dict[str, Any]) -> None:
+    try:
+        inspect.signature(func).bind(None, **options)
+    except TypeError as exc:
+        raise ConfigError(f"option not understood by the {kind!r} normaliser: {exc}") from None
 
 
 def _lookup_kind(kind: str) -> tuple[Callable[..., Normalised], type[Normalised]]:

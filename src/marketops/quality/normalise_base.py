@@ -79,6 +79,10 @@ def clean_text(value: object) -> str:
     'Jane Doe'
     """
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():
+        # Printable ASCII is already NFC and has no control or format characters: only the
+        # whitespace rule applies (most CRM values, and the slow loop below is per character).
+        return " ".join(text.split())
     text = unicodedata.normalize("NFC", text)
     # Cc/Cf (control, zero-width, BOM, bidi marks) and lone surrogates carry no meaning in CRM
     # fields and break downstream encoders; whitespace controls become spaces.
@@ -112,11 +116,16 @@ def match_key(text: str) -> str:
     return " ".join(_PUNCT_RE.sub(" ", strip_accents(text.casefold()).casefold()).replace("_", " ").split())
 
 
-def normaliser(func: Callable[..., N] | None = None, *, cls: type[Normalised] = Normalised) -> Any:
+def normaliser(func: Callable[..., N] | None = None, *, cls: type[Normalised] = Normalised,
+               settle: Callable[..., Normalised] | None = None) -> Any:
     """Make ``func`` total and idempotent (see the module docstring); ``cls`` is its result type.
 
     ``None``, NaN and over-long input are rejected before ``func`` runs; any exception becomes a
     rejection whose reason names it, so one odd value can never stop a pipeline run.
+
+    ``settle``, when given, runs instead of ``func`` for the passes that check the clean value
+    settles: a cheaper function that must give ``func``'s value and rejection for every input,
+    only not its flags (the flags of the first pass are the ones returned).
 
     >>> @normaliser
     ... def shout(value):
@@ -125,13 +134,13 @@ def normaliser(func: Callable[..., N] | None = None, *, cls: type[Normalised] = 
     ('HI', 'the value is empty')
     """
     if func is None:
-        return functools.partial(normaliser, cls=cls)
+        return functools.partial(normaliser, cls=cls, settle=settle)
 
     @functools.wraps(func)
     def wrapper(value: object, *args: Any, **kwargs: Any) -> N:
-        def run(raw: object) -> N:
+        def run(raw: object, fn: Callable[..., Any] = func) -> N:
             try:
-                return func(raw, *args, **kwargs)
+                return fn(raw, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - the contract is "never raise"
                 return reject(f"internal error while normalising ({type(exc).__name__}: {exc})", "error",
                               cls=cls)
@@ -145,7 +154,7 @@ def normaliser(func: Callable[..., N] | None = None, *, cls: type[Normalised] = 
         for _ in range(_MAX_PASSES):
             if current.value is None:
                 return current
-            again = run(current.value)
+            again = run(current.value, settle or func)
             if again.value == current.value:
                 return result if current is result else replace(result, value=current.value)
             current = again

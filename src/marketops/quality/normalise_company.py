@@ -47,6 +47,9 @@ COMPANY_PLACEHOLDERS = PLACEHOLDERS | {
 }
 
 
+_PLACEHOLDER_KEYS = frozenset(match_key(p) for p in COMPANY_PLACEHOLDERS)
+
+
 @dataclass(frozen=True)
 class CompanyName(Normalised):
     """A normalised company: ``value`` is the display name, ``key`` the matching key."""
@@ -76,8 +79,13 @@ def company(value: object) -> CompanyName:
         display = display[1:-1].strip()  # ООО «Ромашка», OOO "Romashka"
     if not any(ch.isalnum() for ch in display):
         return reject("contains no letters or digits", "invalid_company", cls=CompanyName)
+    key = _key(display)
+    if key is None or key in _PLACEHOLDER_KEYS:
+        # "Test GmbH", "N/A:": what is left once the legal form and punctuation are gone is a
+        # placeholder, and company_key(key) must agree with company_key(raw).
+        return reject("not a company name", "placeholder", cls=CompanyName)
     flags = ("legal_form_removed",) if len(stripped) < len(words) else ()
-    return CompanyName(display, flags, None, key=_key(display))
+    return CompanyName(display, flags, None, key=key)
 
 
 def company_key(value: object) -> str | None:

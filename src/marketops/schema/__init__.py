@@ -8,7 +8,7 @@ Example:
 
 from marketops.errors import unknown_name
 from marketops.schema.accounts import ACCOUNTS
-from marketops.schema.base import LINEAGE, PROPERTIES, Column, Entity, Kind
+from marketops.schema.base import LINEAGE, PROPERTIES, Cleaning, Column, Entity, Kind
 from marketops.schema.conversions import CONVERSIONS
 from marketops.schema.email import EMAIL_CAMPAIGNS
 from marketops.schema.lifecycle import LIFECYCLE_STAGES
@@ -33,4 +33,4 @@ def entity(name: str) -> Entity:
         raise unknown_name("entity", name, ENTITIES) from None
 
 
-__all__ = ["ENTITIES", "LINEAGE", "PROPERTIES", "TOUCHPOINT_TYPES", "Column", "Entity", "Kind", "entity"]
+__all__ = ["ENTITIES", "LINEAGE", "PROPERTIES", "TOUCHPOINT_TYPES", "Cleaning", "Column", "Entity", "Kind", "entity"]

@@ -1,6 +1,7 @@
 """Accounts: companies as the CRMs know them."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import Cleaning, Column, Entity, Kind
+from marketops.schema.people import COMPANY_KEY, COMPANY_RULE, COUNTRY_RULE
 
 S = Kind.STRING
 
@@ -10,6 +11,13 @@ ACCOUNTS = Entity(
     key=(("record_id", "domain", "name"),),
     updated_at="updated_at",
     hints=("industry", "employees", "annual_revenue", "domain"),
+    normalised=(
+        Cleaning("name", "company", COMPANY_RULE),
+        Cleaning("domain", "domain", "the bare host, lowercased, without scheme, path or `www.` "
+                 "(`https://www.Acme.com/en` -> `acme.com`); an international domain in ASCII (punycode)"),
+        Cleaning("country", "country", COUNTRY_RULE),
+    ),
+    derived=(COMPANY_KEY,),
     columns=(
         Column("record_id", S, "The account's id in its source system.",
                ("record id", "company id", "account id", "id", "account_id", "company_id")),

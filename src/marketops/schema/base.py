@@ -80,6 +80,29 @@ PROPERTIES = Column("properties", Kind.STRING, "Custom properties: the file's ot
 
 
 @dataclass(frozen=True)
+class Cleaning:
+    """How the pipeline's ``normalise`` step cleans one column.
+
+    ``kind`` names the normaliser (a key of ``marketops.quality.normalise.NORMALISERS``); ``rule``
+    says in plain words what the clean value looks like, for the data-model page. The cleaned table
+    keeps the loaded value in ``<column>_original`` and the reason for a rejection in ``<column>_issue``.
+    """
+
+    column: str
+    kind: str
+    rule: str
+
+    @property
+    def original(self) -> Column:
+        return Column(f"{self.column}_original", Kind.STRING, f"`{self.column}` as loaded, before cleaning.")
+
+    @property
+    def issue(self) -> Column:
+        return Column(f"{self.column}_issue", Kind.STRING,
+                      f"Why `{self.column}` was rejected, in plain words; empty when it was kept or missing.")
+
+
+@dataclass(frozen=True)
 class Entity:
     """One canonical table.
 
@@ -98,6 +121,8 @@ class Entity:
     hints: tuple[str, ...] = field(default=())
     #: Columns the pipeline computes from the others (never read from a file).
     derived: tuple[Column, ...] = field(default=())
+    #: Columns the ``normalise`` step cleans, keeping the loaded value beside the clean one.
+    normalised: tuple[Cleaning, ...] = field(default=())
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -115,6 +140,28 @@ class Entity:
         for part in self.key:
             out.extend(part if isinstance(part, tuple) else (part,))
         return out
+
+    def cleaning(self, name: str) -> Cleaning | None:
+        """How column ``name`` is cleaned, or None when it is kept as loaded."""
+        return next((c for c in self.normalised if c.column == name), None)
+
+    @property
+    def table_columns(self) -> tuple[Column, ...]:
+        """The columns of the published canonical table after ``record_key``, in order: each model
+        column (a cleaned one followed by its ``_original`` and ``_issue``), the derived columns,
+        custom properties, lineage.
+
+        >>> from marketops.schema import ENTITIES
+        >>> [c.name for c in ENTITIES["accounts"].table_columns][:6]
+        ['record_id', 'name', 'name_original', 'name_issue', 'domain', 'domain_original']
+        """
+        out: list[Column] = []
+        for c in self.columns:
+            out.append(c)
+            cleaning = self.cleaning(c.name)
+            if cleaning:
+                out += [cleaning.original, cleaning.issue]
+        return (*out, *self.derived, PROPERTIES, *LINEAGE)
 
     @property
     def all_columns(self) -> tuple[Column, ...]:

@@ -18,6 +18,11 @@ marketops turns every export into a small set of **canonical tables**. Each row 
 lineage (which system, file, row and load it came from), and columns of a file that have no
 canonical home are kept in `properties` (a JSON object), never dropped.
 
+Cleaned columns keep what was loaded: the pipeline's `normalise` step writes the clean value in the
+column itself (`email`), the value as loaded beside it (`email_original`) and, when a value was
+rejected, the reason in plain words (`email_issue`: "a placeholder, not a real address"). A rejected
+value leaves the column empty; nothing is silently dropped or guessed.
+
 Every canonical table also has `record_key`: the source system and the record's natural key
 (`hubspot:1234`, `google_ads:2024-03-12|brand|…`). When an export is loaded again, or a newer export
 overlaps an older one, rows with the same key are *updated*: the most recently modified version wins,
@@ -49,13 +54,17 @@ def render() -> str:
         out.append("| column | type | required | meaning | headers recognised (examples) |")
         out.append("|---|---|---|---|---|")
         out.append("| `record_key` | string | yes | Source system and natural key of the record. | |")
-        for c in e.columns:
-            examples = ", ".join(f"`{s}`" for s in c.synonyms[:8])
-            out.append(f"| `{c.name}` | {c.storage_type} | {'yes' if c.required else ''} | {c.description} | {examples} |")
-        for c in e.derived:
-            out.append(f"| `{c.name}` | {c.storage_type} | yes | {c.description} (computed) | |")
-        for c in (PROPERTIES, *LINEAGE):
-            out.append(f"| `{c.name}` | {c.storage_type} | yes | {c.description} | |")
+        model = set(e.column_names)
+        for c in e.table_columns:
+            cleaning = e.cleaning(c.name)
+            meaning = c.description
+            if cleaning:
+                meaning += f" Cleaned: {cleaning.rule}."
+            elif c in e.derived:
+                meaning += " (computed)"
+            required = "yes" if c.required or c in (PROPERTIES, *LINEAGE) else ""
+            examples = ", ".join(f"`{s}`" for s in c.synonyms[:8]) if c.name in model else ""
+            out.append(f"| `{c.name}` | {c.storage_type} | {required} | {meaning} | {examples} |")
     return "\n".join(out) + "\n"
 
 

@@ -1,8 +1,14 @@
 """People: contacts and leads from CRMs, email tools and forms, one row per source record."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import Cleaning, Column, Entity, Kind
 
 S, T, D = Kind.STRING, Kind.TIMESTAMP, Kind.DATE
+
+NAME_RULE = "case and spacing tidied in any script (`JOHN smith` -> `John Smith`, `ИВАН петров` -> `Иван Петров`)"
+COMPANY_RULE = "spacing tidied and the legal form removed (`ACME Inc.` -> `ACME`, `ООО «Ромашка»` -> `Ромашка`)"
+COUNTRY_RULE = "ISO 3166 alpha-2 code, from codes or names in many languages (`Italia`, `ITA`, `Италия` -> `IT`)"
+COMPANY_KEY = Column("company_key", S, "The company name as a matching key: casefolded, without accents, "
+                     "punctuation or legal form (`ACME Inc.` and `Acme, Inc` -> `acme`).")
 
 PEOPLE = Entity(
     name="people",
@@ -10,6 +16,27 @@ PEOPLE = Entity(
     key=(("record_id", "email"),),
     updated_at="updated_at",
     hints=("email", "first_name", "last_name", "job_title", "lifecycle_stage", "lead_status"),
+    normalised=(
+        Cleaning("email", "email", "lowercased, display name and `mailto:` removed, an international domain in "
+                 "ASCII (punycode), syntax checked; placeholders (`n/a`, `test@test.com`) rejected"),
+        Cleaning("first_name", "person_name", NAME_RULE + "; taken from `full_name` when missing"),
+        Cleaning("last_name", "person_name", NAME_RULE + "; taken from `full_name` when missing"),
+        Cleaning("full_name", "person_name", NAME_RULE),
+        Cleaning("phone", "phone", "E.164 (`+390212345678`); a number without country code is read in the "
+                 "record's `country`, else in `default_region`; impossible numbers rejected"),
+        Cleaning("company", "company", COMPANY_RULE),
+        Cleaning("job_title", "job_title", "spacing tidied, case kept; placeholders rejected"),
+        Cleaning("country", "country", COUNTRY_RULE),
+    ),
+    derived=(
+        Column("email_domain", S, "Domain of the clean email (`acme.com`)."),
+        Column("email_role", Kind.BOOLEAN, "The clean email is a role mailbox (`info@`, `sales@`...), not a person's."),
+        Column("email_disposable", Kind.BOOLEAN, "The clean email is at a disposable-mail domain (`mailinator.com`...)."),
+        COMPANY_KEY,
+        Column("seniority", S, "From the job title: c_level, vp, director, manager, individual_contributor or unknown."),
+        Column("job_function", S, "From the job title: marketing, sales, engineering, finance, operations, hr, it, "
+               "executive or other."),
+    ),
     columns=(
         Column("record_id", S, "The record's id in its source system (HubSpot Record ID, Salesforce Lead ID...).",
                ("record id", "contact id", "lead id", "person id", "id", "contact_id", "lead_id", "vid",

@@ -1,18 +1,32 @@
 """Touchpoints: one marketing interaction of one person or visitor at one moment."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import Cleaning, Column, Entity, Kind
 
 S = Kind.STRING
 
 #: The channel group every visit is counted under: the channel the source gave, else the
-#: workspace's `channels:` rules, else GA4's default channel group rules.
+#: workspace's `channels:` rules, else GA4's default channel group rules, on the cleaned values.
 CHANNEL_GROUP = Column("channel_group", S, "Channel group: the channel the source gave, else the workspace's "
-                       "`channels:` rules, else GA4's default channel group (see `marketops channels explain`).")
+                       "`channels:` rules, else GA4's default channel group, applied to the cleaned source, "
+                       "medium and campaign (see `marketops channels explain`).")
+
+SOURCE_RULE = ("UTM rules (lowercased, spaces to `_`, `(not set)` and unfilled macros rejected), then one name per "
+               "source (`fb`, `FB Ads`, `m.facebook.com` -> `facebook`; `source_aliases` first)")
+UTM_RULE = "UTM rules: lowercased, spaces to `_`, `(not set)` and unfilled macros (`{{campaign.name}}`) rejected"
+UTM_CLEANING = (Cleaning("source", "utm_source", SOURCE_RULE), Cleaning("medium", "utm_value", UTM_RULE),
+                Cleaning("campaign", "utm_value", UTM_RULE))
 
 TOUCHPOINT_TYPES = ("web_session", "ad_click", "email_open", "email_click", "form_fill", "event")
 
 TOUCHPOINTS = Entity(
     derived=(CHANNEL_GROUP,),
+    normalised=(
+        Cleaning("source", "utm_source", SOURCE_RULE + "; a visit without UTM tags takes it from `referrer`, "
+                 "as GA4 does: a search engine's name, else the referring domain"),
+        Cleaning("medium", "utm_value", UTM_RULE + "; from `referrer` as for `source`: `organic` for a search "
+                 "engine, else `referral`"),
+        UTM_CLEANING[2],
+    ),
     name="touchpoints",
     description="Interactions: web sessions, ad clicks, email opens and clicks, form fills, other events.",
     key=(("record_id",),),

@@ -5,12 +5,13 @@ they get a table of their own rather than pretending to be touchpoints.
 """
 
 from marketops.schema.base import Column, Entity, Kind
-from marketops.schema.touchpoints import CHANNEL_GROUP
+from marketops.schema.touchpoints import CHANNEL_GROUP, UTM_CLEANING
 
 S, I = Kind.STRING, Kind.INTEGER
 
 WEB_TRAFFIC = Entity(
     derived=(CHANNEL_GROUP,),
+    normalised=UTM_CLEANING,
     name="web_traffic",
     description="Daily web sessions and engagement per source, medium, campaign and channel group.",
     key=("date", "source", "medium", "campaign", "channel"),
