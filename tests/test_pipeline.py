@@ -17,12 +17,14 @@ def test_run_records_each_step_with_rows_and_duration(ws):
     _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann"), (2, "bo@acme.com", "Bo")])
     run = run_pipeline(ws)
     assert run.status == "succeeded"
-    assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise"]
-    ingest, stage, canonical, normalise = run.steps
+    assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise", "resolve", "accounts",
+                                           "golden", "stitch", "quality"]
+    ingest, stage, canonical, normalise, resolve, *_ = run.steps
     assert (ingest.rows_in, ingest.rows_out) == (2, 2)
     assert (stage.rows_in, stage.rows_out, canonical.rows_out) == (2, 2, 2)
     assert (normalise.rows_in, normalise.rows_out) == (2, 2)
     assert normalise.detail["people"]["columns"]["email"]["cleaned"] == 2
+    assert (resolve.rows_in, resolve.rows_out) == (2, 2)  # two records, two people
     assert all(s.status == "succeeded" and s.seconds >= 0 for s in run.steps)
     assert list_runs(ws)[0].run_id == run.run_id
     keys = sorted(r["record_key"] for r in ws.table("people").to_pyarrow().to_pylist())

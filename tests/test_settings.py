@@ -40,6 +40,20 @@ def test_every_setting_is_documented():
             assert key in text, f"{key} is missing from docs/configuration.md"
 
 
+def test_every_nested_setting_is_documented_on_its_page():
+    """identity:, survivorship: and quality: keys each have a row on the page that explains them."""
+    from marketops.quality.scorecard_thresholds import QualityThreshold
+
+    pages = {"identity": "identity.md", "survivorship": "identity.md", "quality": "quality.md"}
+    for section, page in pages.items():
+        text = (DOCS.parent / page).read_text()
+        models = [WorkspaceConfig.model_fields[section].annotation] + ([QualityThreshold] if section == "quality" else [])
+        for model in models:
+            for name, field in model.model_fields.items():
+                assert field.description, f"{section}.{name} has no help text"
+                assert f"`{name}`" in text, f"{section}.{name} is missing from docs/{page}"
+
+
 def test_default_config_mentions_the_cleaning_settings_and_loads(tmp_path):
     from marketops.settings import default_config_text
 

@@ -154,6 +154,14 @@ def test_stitch_events_needs_no_visitor_ids(ws):
 
 
 # -- invariants -------------------------------------------------------------------------------------
+def test_visitor_ids_on_people_alone_link_without_any_event_table(ws):
+    """A workspace with contacts but no events yet still learns which visitor each person is."""
+    ws.engine.write("imap_in", pa.Table.from_pylist(IDENTITY, schema=IMAP_SCHEMA))
+    ws.engine.write("people_in", PEOPLE)
+    links = visitor_links({}, ws.engine.table("imap_in"), ws.engine.table("people_in")).to_pyarrow().to_pylist()
+    assert [(r["id_type"], r["visitor_id"], r["person_id"]) for r in links] == [("anonymous_id", "v-bob-crm", "P-bob")]
+
+
 @pytest.fixture(scope="module")
 def duck(tmp_path_factory):
     engine = DuckDBEngine(tmp_path_factory.mktemp("stitching"))

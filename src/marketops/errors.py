@@ -81,6 +81,10 @@ class ValidationFailed(MarketopsError):
         self.rows = rows or []
 
 
+class QualityGateFailed(MarketopsError):
+    """A data-quality threshold with ``action: fail`` was breached; the run published nothing."""
+
+
 class StepFailed(MarketopsError):
     """A pipeline step failed; the run published nothing."""
 

@@ -3,8 +3,10 @@
 Steps so far: ``ingest`` (new files in the inbox -> raw tables), ``stage`` (one row per natural
 key per source, the newest version winning), ``canonical`` (the canonical tables with a stable
 ``record_key``) and ``normalise`` (clean values beside the loaded ones, derived columns such as
-``company_key`` and ``channel_group``; see :mod:`marketops.quality.clean`). Later capabilities add
-steps after them (resolve identities...).
+``company_key`` and ``channel_group``; see :mod:`marketops.quality.clean`), then the steps of
+:mod:`marketops.pipeline_resolve`: ``resolve`` (one ``person_id`` per human), ``accounts``,
+``golden`` (golden records), ``stitch`` (people onto events) and ``quality`` (the scorecard, whose
+``fail`` thresholds can stop a run).
 
 A run writes its tables under run-specific names; only when every step has succeeded does
 :meth:`~marketops.engine.base.Engine.publish` point the canonical names at them, in one atomic
@@ -38,6 +40,13 @@ import ibis
 from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
 from marketops.quality.clean import CleanOptions, clean_table, cleanable
+from marketops.pipeline_resolve import (
+    step_accounts,
+    step_golden,
+    step_quality,
+    step_resolve,
+    step_stitch,
+)
 from marketops.schema import ENTITIES, Entity
 from marketops.workspace import Workspace
 
@@ -208,8 +217,11 @@ def step_normalise(ctx: RunContext, rec: StepRecord) -> None:
 
 
 Step = Callable[[RunContext, StepRecord], None]
-STEPS: list[tuple[str, Step]] = [("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical),
-                                 ("normalise", step_normalise)]
+STEPS: list[tuple[str, Step]] = [
+    ("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical), ("normalise", step_normalise),
+    ("resolve", step_resolve), ("accounts", step_accounts), ("golden", step_golden), ("stitch", step_stitch),
+    ("quality", step_quality),
+]
 
 
 # -- running -------------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from marketops.errors import ConfigError, did_you_mean
+from marketops.quality.identity_config import IdentityConfig
+from marketops.quality.scorecard_thresholds import QualityConfig
+from marketops.quality.survivorship import SurvivorshipConfig
 from marketops.schema import ENTITIES
 
 
@@ -132,6 +135,16 @@ class WorkspaceConfig(BaseModel):
         default_factory=dict,
         description="Traffic-source spellings -> the one source name to use (e.g. 'FB Ads': facebook), tried "
                     "before the built-in aliases.")
+
+    identity: IdentityConfig = Field(
+        default_factory=IdentityConfig,
+        description="Identity resolution: thresholds, compared columns, blocking rules (see docs/identity.md).")
+    survivorship: SurvivorshipConfig = Field(
+        default_factory=SurvivorshipConfig,
+        description="How golden records pick each column's value among a person's (or account's) source records.")
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig,
+        description="Data-quality thresholds that warn about or fail a run (see docs/quality.md).")
 
     @field_validator("timezone")
     @classmethod

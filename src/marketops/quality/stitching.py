@@ -133,12 +133,13 @@ def visitor_links(events: Mapping[str, ibis.Table], identity_map: ibis.Table,
         empty = lk.identity_map.select(id_type=none, visitor_id=none, person_id=none,
                                        persons=ibis.null("int64"), ambiguous=ibis.null("boolean"))
         return empty.filter(ibis.literal(False))
-    evidence = ibis.union(*rows) if len(rows) > 1 else rows[0]
+    # a view: a lone evidence table may be a join, which a later join would otherwise extend
+    evidence = (ibis.union(*rows) if len(rows) > 1 else rows[0]).view()
     users = _links(evidence, "_user", "user_id")
     # a login (user id) tied to one person makes every visitor id it was seen with evidence too
     known = users.filter(users.person_id.notnull()).view()  # derived from ``evidence``: keep apart
-    ev = evidence.left_join(known, evidence._user == known.visitor_id).select(
-        _anon=evidence._anon, _pid=ibis.coalesce(evidence._pid, known.person_id))
+    ev = evidence.left_join(known, [("_user", "visitor_id")])
+    ev = ev.select(_anon=ev._anon, _pid=ibis.coalesce(ev._pid, ev.person_id))
     return ibis.union(users, _links(ev, "_anon", "anonymous_id"))
 
 
