@@ -106,3 +106,19 @@ def test_errors_are_plain_sentences_not_tracebacks(tmp_path):
     (tmp_path / "marketops.yaml").write_text("name: x\nengnie: duckdb\n")
     res = subprocess.run([*exe, "status", "-w", str(tmp_path)], capture_output=True, text=True, env=env)
     assert "marketops.yaml:2" in res.stderr and "did you mean 'engine'" in res.stderr
+
+
+def test_run_summary_counts_persons_and_points_to_review_and_quality(root):
+    # Ann twice (same mailbox, different case and a typo in the name) and Bo once.
+    (root / "inbox" / "contacts.csv").write_text(
+        "Record ID,Email,First Name,Last Name\n1,ann@acme-analytics.com,Ann,Lee\n"
+        "2,Ann@Acme-Analytics.com,Anne,Lee\n3,bo@acme-analytics.com,Bo,Park\n")
+    out = cli("run", "-w", root)
+    assert out.exit_code == 0, out.output
+    assert "3 source records -> 2 persons" in out.output
+    assert "marketops quality" in out.output
+    exported = root / "identity.csv"
+    assert cli("export", "identity_map", "-w", root, "-o", exported).exit_code == 0
+    rows = exported.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("record_key,source_system,record_id,email,person_id,match_probability,match_rule")
+    assert len(rows) == 4

@@ -51,6 +51,19 @@ def print_run(run: RunRecord, ws: Workspace) -> None:
                       + ("  -> `marketops quarantine`" if d["quarantined"] else ""))
         for f in d["failed"]:
             console.print(f"[red]failed[/] {f}")
+    resolve = next((s for s in run.steps if s.name == "resolve" and s.status == "succeeded" and s.detail), None)
+    if resolve:
+        d = resolve.detail
+        console.print(f"People: {d['records']:,} source records -> {d['persons']:,} persons; "
+                      f"{d['review_pairs']:,} uncertain pairs"
+                      + ("  -> `marketops review list`" if d["review_pairs"] else ""))
+    quality = next((s for s in run.steps if s.name == "quality" and s.detail), None)
+    if quality:
+        warnings = quality.detail.get("warnings", [])
+        console.print(f"Data quality: {quality.detail.get('findings', 0)} findings, {len(warnings)} warnings"
+                      "  -> `marketops quality`")
+        for w in warnings[:5]:
+            console.print(f"[yellow]warning[/] {w}")
     colour = "green" if run.status == "succeeded" else "red"
     console.print(f"[{colour}]Run {run.status}[/] in {run.seconds:.1f} s"
                   + (f": {run.error}" if run.error else ""))
