@@ -28,7 +28,6 @@ from marketops.quality.scorecard_history import (
 )
 from marketops.quality.scorecard_thresholds import QualityConfig, QualityThreshold, evaluate
 from marketops.schema import ENTITIES
-from marketops.settings import WorkspaceConfig
 from marketops.workspace import Workspace
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -465,8 +464,6 @@ def test_quality_command_without_any_run_says_what_to_do(ws):
     assert out.exit_code == 1 and "marketops run" in out.output
 
 
-@pytest.mark.skipif("quality" not in WorkspaceConfig.model_fields,
-                    reason="`quality:` joins marketops.yaml together with the pipeline step")
 def test_thresholds_are_read_from_marketops_yaml(ws, card):
     save_scorecard(ws, card)
     root = ws.root
@@ -479,7 +476,7 @@ def test_thresholds_are_read_from_marketops_yaml(ws, card):
 
 # -- the sample company, end to end -------------------------------------------------------------------
 def test_scorecard_of_the_sample_company(sample_ws):
-    from marketops.pipeline import STEPS, run_pipeline
+    from marketops.pipeline import run_pipeline
 
     run = run_pipeline(sample_ws)
     assert run.status == "succeeded", run.error
@@ -495,12 +492,11 @@ def test_scorecard_of_the_sample_company(sample_ws):
     assert card.value("people", "salesforce", None, "quarantine_rate") is not None
     assert all(0 <= r.value <= 1 for r in card.rows
                if r.value is not None and r.metric not in ("rows", "freshness_hours", "hours_since_load"))
-    if "normalise" in [name for name, _ in STEPS]:
-        # the sample's CRMs carry junk phones ("123", "n/a", "0000000000"): rejected with a reason
-        phones = [card.get("people", s, "phone", "validity") for s in people_sources]
-        assert all(p is not None for p in phones)
-        assert any(p.value < 1 and p.detail and "rejected" in p.detail for p in phones)
-        assert card.value("people", "hubspot", "email", "consistency") is not None
+    # the sample's CRMs carry junk phones ("123", "n/a", "0000000000"): rejected with a reason
+    phones = [card.get("people", s, "phone", "validity") for s in people_sources]
+    assert all(p is not None for p in phones)
+    assert any(p.value < 1 and p.detail and "rejected" in p.detail for p in phones)
+    assert card.value("people", "hubspot", "email", "consistency") is not None
 
 
 @pytest.mark.spark
