@@ -15,7 +15,7 @@ from marketops.quality.accounts import (
     resolve_accounts,
     with_account_ids,
 )
-from marketops.workspace import Workspace
+from tests.engines import on_each_engine
 
 _ACCOUNT_STRINGS = ("record_key", "_source_system", "_load_id", "record_id", "name", "domain", "company_key",
                     "industry", "currency", "country", "city", "owner")
@@ -185,10 +185,5 @@ def test_with_account_ids_adds_the_columns_to_people(ws):
 
 @pytest.mark.spark
 def test_duckdb_and_spark_resolve_the_same_accounts(tmp_path):
-    pytest.importorskip("pyspark")
-    results = {}
-    for engine in ("duckdb", "spark"):
-        Workspace.init(tmp_path / engine).close()
-        with Workspace.open(tmp_path / engine, engine=engine) as ws:
-            results[engine] = resolve(ws.engine)
+    results = on_each_engine(tmp_path, resolve)
     assert results["spark"] == results["duckdb"]

@@ -18,7 +18,7 @@ from marketops.quality.stitching import (
     stitch_events,
     visitor_links,
 )
-from marketops.workspace import Workspace
+from tests.engines import on_each_engine
 
 IMAP_SCHEMA = pa.schema([("record_key", pa.string()), ("source_system", pa.string()),
                          ("record_id", pa.string()), ("email", pa.string()), ("person_id", pa.string()),
@@ -202,10 +202,5 @@ def test_a_visitor_id_gives_a_person_only_when_it_was_seen_with_exactly_one(duck
 # -- engines ----------------------------------------------------------------------------------------
 @pytest.mark.spark
 def test_duckdb_and_spark_stitch_the_same_way(tmp_path):
-    pytest.importorskip("pyspark")
-    results = {}
-    for engine in ("duckdb", "spark"):
-        Workspace.init(tmp_path / engine).close()
-        with Workspace.open(tmp_path / engine, engine=engine) as ws:
-            results[engine] = scenario(ws.engine)
+    results = on_each_engine(tmp_path, scenario)
     assert results["spark"] == results["duckdb"]

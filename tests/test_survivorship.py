@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from marketops.engine.duckdb import DuckDBEngine
 from marketops.quality.survivorship import SurvivorshipConfig, golden_people
-from marketops.workspace import Workspace
+from tests.engines import on_each_engine
 
 STRINGS = ("record_key", "_source_system", "_load_id", "record_id", "email", "first_name", "last_name",
            "phone", "phone_issue", "company", "company_key", "job_title", "job_title_issue", "seniority",
@@ -271,11 +271,7 @@ def test_duckdb_and_spark_build_the_same_golden_records(tmp_path):
     odd = rec('zoho:"3"\\\n', email="", phone="000", phone_issue="not a phone", job_title="VP",
               updated_at=d("2025-01-01"))
     rows, assign = ANN + BOB + [odd], {**ASSIGN, odd["record_key"]: "P-ann"}
-    results = {}
-    for engine in ("duckdb", "spark"):
-        Workspace.init(tmp_path / engine).close()
-        with Workspace.open(tmp_path / engine, engine=engine) as ws:
-            results[engine] = golden(ws.engine, cfg, rows, assign)
+    results = on_each_engine(tmp_path, lambda engine: golden(engine, cfg, rows, assign))
     assert results["spark"] == results["duckdb"]
     ann = results["spark"]["P-ann"]
     assert (ann["unsubscribed"], ann["phone"], ann["city"]) == (True, "+390211", "Milano")
