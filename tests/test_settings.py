@@ -59,6 +59,7 @@ def test_default_config_mentions_the_cleaning_settings_and_loads(tmp_path):
 
     text = default_config_text("Acme")
     assert "# default_region:" in text and "# source_aliases:" in text
+    assert "# identity:" in text and "# survivorship:" in text and "# quality:" in text
     p = tmp_path / "marketops.yaml"
     p.write_text(text.replace("# default_region: IT", "default_region: it"))
     cfg = load_config(p)

@@ -315,6 +315,28 @@ inbox: inbox
 #     columns:
 #       "Cognome e nome": full_name
 sources: []
+
+# Identity resolution (docs/identity.md): pairs at or above match_threshold are merged into one
+# person, pairs from review_threshold up go to `marketops review list`, for example:
+# identity:
+#   match_threshold: 0.95
+#   review_threshold: 0.6
+
+# Golden records: which source wins each column (most_recent, most_complete, source_priority...):
+# survivorship:
+#   default: most_recent
+#   source_priority: [salesforce, hubspot]
+#   columns:
+#     owner: source_priority
+
+# Data-quality thresholds (docs/quality.md): a `fail` breach stops the run from publishing.
+# quality:
+#   thresholds:
+#     - table: people
+#       column: email
+#       metric: validity
+#       min: 0.95
+#       action: warn
 """
 
 
