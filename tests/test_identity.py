@@ -19,6 +19,7 @@ from marketops.quality.clusters import Links, cluster
 from marketops.quality.decisions import Decisions
 from marketops.quality.identity import resolve_people
 from marketops.quality.identity_config import IdentityConfig
+from marketops.quality.identity_tables import pair_id
 
 COLUMNS = ["record_key", "_source_system", "record_id", "email", "phone", "first_name", "last_name", "company",
            "company_key", "city", "postcode", "address", "country", "anonymous_id"]
@@ -99,6 +100,27 @@ def test_typos_in_the_name_and_the_same_phone_merge_without_an_email(tmp_path):
     assert evidence["phone"]["left"] == evidence["phone"]["right"] == "+4687654321"
 
 
+def test_a_shared_address_that_everything_else_contradicts_goes_to_review(tmp_path):
+    # one mailbox, two people: the same name, but another company, phone, city and country
+    rows = _background(300) + [
+        _person({"record_key": "crm:f1", "record_id": "f1", "email": "lee.family@mail.test", "phone": "+390212345678",
+                 "first_name": "Sam", "last_name": "Lee", "company": "Company 1", "city": "Milano", "country": "IT"}),
+        _person({"record_key": "erp:f2", "_source_system": "erp", "record_id": "f2", "email": "lee.family@mail.test",
+                 "phone": "+4930555123", "first_name": "Sam", "last_name": "Lee", "company": "Company 2",
+                 "city": "Berlin", "country": "DE"}),
+    ]
+    eng = _engine(tmp_path, rows)
+    result, idmap = _resolve(eng)
+    assert idmap["crm:f1"]["person_id"] != idmap["erp:f2"]["person_id"]
+    assert result.vetoed_identifier_links == 1
+    pairs = {(p["record_key_l"], p["record_key_r"]): p for p in eng.con.table("identity_pairs").to_pyarrow().to_pylist()}
+    pair = pairs.get(("crm:f1", "erp:f2")) or pairs[("erp:f2", "crm:f1")]
+    assert pair["status"] == "review" and not pair["same_person"]
+    evidence = json.loads(pair["evidence"])
+    assert evidence[0]["column"] == "email" and "other columns say two people" in evidence[0]["level"]
+    assert {e["column"] for e in evidence if (e["match_weight"] or 0) < 0} >= {"company_key", "phone", "country"}
+
+
 def test_two_people_with_a_common_name_stay_apart(tmp_path):
     rows = _background(300) + [
         _person({"record_key": "crm:s1", "record_id": "s1", "email": "john.smith@acme.test", "phone": "+12125550101",
@@ -168,7 +190,8 @@ def test_person_ids_are_stable_across_runs_and_pairs_have_ids(tmp_path):
     _, second = _resolve(eng)
     assert {k: r["person_id"] for k, r in first.items()} == {k: r["person_id"] for k, r in second.items()}
     pairs = eng.con.table("identity_pairs").to_pyarrow().to_pylist()
-    assert len({p["pair_id"] for p in pairs}) == len(pairs)
+    assert pairs and len({p["pair_id"] for p in pairs}) == len(pairs)
+    assert all(p["pair_id"] == pair_id(p["record_key_r"], p["record_key_l"]) for p in pairs)
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -296,7 +319,9 @@ def test_duckdb_and_spark_resolve_the_sample_alike(tmp_path, sample_people):
     from marketops.engine.spark import SparkEngine
 
     maps = {}
-    for name, eng in (("duckdb", DuckDBEngine(tmp_path / "duck")), ("spark", SparkEngine(tmp_path / "spark"))):
+    for name, make in (("duckdb", DuckDBEngine), ("spark", SparkEngine)):
+        (tmp_path / name).mkdir()
+        eng = make(tmp_path / name)
         eng.write("people", sample_people)
         result, idmap = _resolve(eng)
         maps[name] = (result, _pairs_of({k: r["person_id"] for k, r in idmap.items()}), idmap)

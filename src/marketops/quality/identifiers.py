@@ -88,7 +88,7 @@ def _pairs_sharing(key: pa.ChunkedArray | pa.Array, max_group: int) -> tuple[np.
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     idx = np.flatnonzero(np.asarray(encoded.is_valid()))
-    codes = encoded.indices.to_numpy(zero_copy_only=False)[idx].astype(np.int64)
+    codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)[idx].astype(np.int64)
     order = np.lexsort((idx, codes))
     idx, codes = idx[order], codes[order]
     if len(idx) < 2:
@@ -114,7 +114,7 @@ def _name_keys(records: pa.Table) -> tuple[list[str | None], list[str | None]]:
     def per_value(column: pa.ChunkedArray, fn) -> list[str | None]:
         encoded = pc.dictionary_encode(column).combine_chunks()
         mapped = [fn(v) for v in encoded.dictionary.to_pylist()]
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)
         valid = np.asarray(encoded.is_valid())
         return [mapped[c] if ok else None for c, ok in zip(codes.tolist(), valid.tolist())]
 

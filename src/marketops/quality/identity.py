@@ -20,8 +20,9 @@
 ``identity_pairs`` — the candidate pairs: every pair the model scored at or above the review
 threshold, and every identifier pair the model vetoed. Columns: ``pair_id`` (hash of the sorted
 pair), ``record_key_l``, ``record_key_r``, ``match_probability``, ``match_weight``, ``status``
-(``merged``: at or above the match threshold, or an always-merge decision; ``review``: between
-the thresholds, or records that share an identifier while every other column says two people;
+(``merged``: at or above the match threshold, linked by an identifier, or an always-merge
+decision; ``review``: between the thresholds, or records that share an identifier while every
+other column says two people;
 ``rejected``: a never-merge decision kept the two apart, directly or through other records),
 ``same_person`` (the two records ended in one person, whatever linked them), ``evidence`` (a JSON
 list, one object per compared column: ``column``, ``left``, ``right``, ``level``,
@@ -68,7 +69,7 @@ import pyarrow.compute as pc
 
 from marketops.errors import ValidationFailed
 from marketops.quality.clusters import Links, cluster
-from marketops.quality.decisions import Decisions, pair
+from marketops.quality.decisions import Decisions
 from marketops.quality.identifiers import IdentifierPairs, identifier_pairs
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.identity_model import GIVEN_NAME, score_pairs
@@ -95,8 +96,8 @@ class IdentityResult:
     pairs_table: str
     records: int = 0
     persons: int = 0
-    #: accepted links by kind (a link lies inside one person); identifiers link each record of a
-    #: group to the group's first record, so they count records - groups
+    #: accepted links by kind: pairs of records a decision, an identifier or the model linked and
+    #: that ended up in one person
     links: dict[str, int] = field(default_factory=dict)
     review_pairs: int = 0
     rejected_pairs: int = 0
@@ -140,6 +141,9 @@ def resolve_people(engine: Engine, people_table: str, config: IdentityConfig | N
     n = result.records = records.num_rows
     keys = records[UNIQUE_ID].combine_chunks()
     index = KeyIndex(keys)
+    if keys.null_count or not index.index.is_unique:
+        raise ValidationFailed(f"record_key of {people_table} must be unique and never empty, which the "
+                               "canonical step guarantees; was the table built by the pipeline?")
     clock.lap("read")
 
     found = identifier_pairs(records, cfg)
@@ -147,9 +151,11 @@ def resolve_people(engine: Engine, people_table: str, config: IdentityConfig | N
     checked = np.array([found.kinds[k] != "record_id" for k in found.kind], dtype=bool)
     clock.lap("identifiers")
 
-    columns = result.columns = _columns_with_values(people, cfg, n)
+    ruled = [c for rule in [*cfg.blocking, *cfg.training_blocking] for c in rule]
+    filled = _columns_with_values(people, [*cfg.columns, *ruled], n)
+    columns = result.columns = [c for c in cfg.columns if c in filled]
     input_table, id_table = f"{pairs_table}_input", f"{pairs_table}_identifiers"
-    engine.write(input_table, _model_input(people, columns, cfg))
+    engine.write(input_table, _model_input(people, columns, [c for c in ruled if c in filled], cfg))
     if checked.any():
         engine.write(id_table, pa.table({"record_key_l": keys.take(found.left[checked]),
                                          "record_key_r": keys.take(found.right[checked])}))
@@ -162,19 +168,19 @@ def resolve_people(engine: Engine, people_table: str, config: IdentityConfig | N
         result.compared_pairs = scored.compared_pairs
         result.parameters = scored.parameters
         clock.skip(sum(scored.seconds.values()))
-        predictions = fetch(engine, scored.predictions, columns)
-        id_scores = fetch(engine, scored.identifier_scores, columns)
+        predictions = _positioned(fetch(engine, scored.predictions, columns), index)
+        id_scores = _positioned(fetch(engine, scored.identifier_scores, columns), index)
         clock.lap("fetch_pairs")
     finally:
         scored.cleanup(engine)
         engine.drop(input_table)
         engine.drop(id_table)
 
-    vetoed = _vetoed(found, checked, id_scores, index, scored.prior, cfg)
+    vetoed = _vetoed(found, checked, id_scores, scored.prior, cfg, n)
     result.vetoed_identifier_links = int(vetoed.sum())
     kinds = ["decision", *found.kinds, "probabilistic"]
     always, never = _decision_pairs(decisions.always, index), _decision_pairs(decisions.never, index)
-    pl, pr = index.positions(predictions["record_key_l"]), index.positions(predictions["record_key_r"])
+    pl, pr = _ints(predictions["_l"]), _ints(predictions["_r"])
     prob = floats(predictions["match_probability"])
     strong = prob >= cfg.match_threshold
     keep = ~vetoed
@@ -187,15 +193,15 @@ def resolve_people(engine: Engine, people_table: str, config: IdentityConfig | N
     clock.lap("cluster")
 
     labels = clustering.labels
-    result.persons = len(np.unique(labels))
+    result.persons = int(np.count_nonzero(labels == np.arange(n)))  # a person's label is its first record
     accepted = links.kind[clustering.accepted]
-    result.links = {kinds[k]: int(c) for k, c in zip(*np.unique(accepted, return_counts=True))}
+    result.links = {kinds[k]: int(c) for k, c in enumerate(np.bincount(accepted, minlength=len(kinds))) if c}
     engine.write(map_table, identity_map(records, labels, links, clustering.accepted, kinds))
     clock.lap("write_map")
 
     refused = {(int(links.left[k]), int(links.right[k])) for k in np.flatnonzero(clustering.refused)}
-    candidates = _with_vetoed(predictions, id_scores, found, vetoed, keys)
-    pairs = identity_pairs(candidates, records, index, labels, cfg, decisions, refused, scored.levels, columns)
+    candidates = _candidates(predictions, id_scores, found, vetoed, n)
+    pairs = identity_pairs(candidates, records, labels, cfg, decisions, refused, scored.levels, columns)
     result.review_pairs = int(pc.sum(pc.equal(pairs["status"], "review")).as_py() or 0)
     result.rejected_pairs = int(pc.sum(pc.equal(pairs["status"], "rejected")).as_py() or 0)
     engine.write(pairs_table, pairs)
@@ -225,43 +231,58 @@ def _prior(n: int, found: IdentifierPairs, cfg: IdentityConfig) -> float | None:
     return min(observed / cfg.deterministic_recall / total, 0.5) if total and observed else None
 
 
-def _vetoed(found: IdentifierPairs, checked: np.ndarray, scores: pa.Table, index: KeyIndex,
-            prior: float | None, cfg: IdentityConfig) -> np.ndarray:
+def _positioned(t: pa.Table, index: KeyIndex) -> pa.Table:
+    """The scored pairs with the row positions of their two records (``_l``, ``_r``)."""
+    return (t.append_column("_l", pa.array(index.positions(t["record_key_l"])))
+            .append_column("_r", pa.array(index.positions(t["record_key_r"]))))
+
+
+def _ints(column: pa.ChunkedArray) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """One integer per unordered pair of row positions."""
+    return np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
+
+
+def _vetoed(found: IdentifierPairs, checked: np.ndarray, scores: pa.Table, prior: float | None,
+            cfg: IdentityConfig, n: int) -> np.ndarray:
     """Identifier pairs whose other columns weigh more than ``identifier_veto`` bits against them."""
-    vetoed = np.zeros(len(found), dtype=bool)
     if not scores.num_rows or not prior:
-        return vetoed
+        return np.zeros(len(found), dtype=bool)
     evidence = floats(scores["match_weight"]) - math.log2(prior / (1 - prior))
     against = evidence < cfg.identifier_veto
-    if not against.any():
-        return vetoed
-    bad = set(zip(index.positions(scores["record_key_l"])[against].tolist(),
-                  index.positions(scores["record_key_r"])[against].tolist()))
-    bad |= {(b, a) for a, b in bad}
-    for k in np.flatnonzero(checked).tolist():
-        vetoed[k] = (int(found.left[k]), int(found.right[k])) in bad
-    return vetoed
+    bad = _pair_codes(_ints(scores["_l"])[against], _ints(scores["_r"])[against], n)
+    return checked & np.isin(_pair_codes(found.left, found.right, n), bad)
 
 
-def _with_vetoed(predictions: pa.Table, id_scores: pa.Table, found: IdentifierPairs, vetoed: np.ndarray,
-                 keys: pa.Array) -> pa.Table:
-    """The model's candidate pairs plus the vetoed identifier pairs (flagged with their identifier)."""
-    predictions = predictions.append_column("identifier", pa.nulls(predictions.num_rows, pa.string()))
-    if not vetoed.any():
+def _candidates(predictions: pa.Table, id_scores: pa.Table, found: IdentifierPairs, vetoed: np.ndarray,
+                n: int) -> pa.Table:
+    """The model's candidate pairs plus the vetoed identifier pairs, each with ``identifier`` (the
+    identifier the two records share, if any) and ``vetoed`` (every identifier link between them
+    was vetoed: the pair goes to review)."""
+    codes = _pair_codes(found.left, found.right, n)
+    # per pair the link that counts: one not vetoed if any, else the first identifier configured
+    order = np.lexsort((found.kind, vetoed, codes))
+    unique, first = np.unique(codes[order], return_index=True)
+    kind_of, vetoed_of = found.kind[order][first], vetoed[order][first]
+    kinds = np.array([*found.kinds, None], dtype=object)
+
+    def flag(t: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        c = _pair_codes(_ints(t["_l"]), _ints(t["_r"]), n)
+        at = np.minimum(np.searchsorted(unique, c), max(len(unique) - 1, 0))
+        hit = (unique[at] == c) if len(unique) else np.zeros(len(c), dtype=bool)
+        kind = np.where(hit, kind_of[at] if len(unique) else -1, len(found.kinds))
+        t = t.append_column("identifier", pa.array(kinds[kind], type=pa.string()))
+        return t.append_column("vetoed", pa.array(hit & (vetoed_of[at] if len(unique) else hit))), c
+
+    predictions, seen = flag(predictions)
+    extra, extra_codes = flag(id_scores)
+    keep = np.asarray(extra["vetoed"], dtype=bool) & ~np.isin(extra_codes, seen)
+    if not keep.any():
         return predictions
-    kind_of = {pair(keys[int(found.left[k])].as_py(), keys[int(found.right[k])].as_py()): found.kinds[int(found.kind[k])]
-               for k in np.flatnonzero(vetoed).tolist()}
-    seen = set(map(pair, predictions["record_key_l"].to_pylist(), predictions["record_key_r"].to_pylist()))
-    both = list(map(pair, id_scores["record_key_l"].to_pylist(), id_scores["record_key_r"].to_pylist()))
-    rows = [i for i, p in enumerate(both) if p in kind_of and p not in seen]
-    extra = id_scores.take(pa.array(rows, type=pa.int64()))
-    extra = extra.append_column("identifier", pa.array([kind_of[both[i]] for i in rows], type=pa.string()))
-    # a vetoed pair the model also scored above the review threshold is already a candidate: flag it
-    flagged = [kind_of.get(p) for p in map(pair, predictions["record_key_l"].to_pylist(),
-                                             predictions["record_key_r"].to_pylist())]
-    predictions = predictions.set_column(predictions.column_names.index("identifier"), "identifier",
-                                         pa.array(flagged, type=pa.string()))
-    return pa.concat_tables([predictions, extra.select(predictions.column_names)])
+    return pa.concat_tables([predictions, extra.filter(pa.array(keep)).select(predictions.column_names)])
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -286,23 +307,22 @@ def _records(people: ibis.Table, cfg: IdentityConfig) -> ibis.Table:
     return people.select(**cols)
 
 
-def _columns_with_values(people: ibis.Table, cfg: IdentityConfig, n: int) -> list[str]:
-    """Configured compared columns that exist and hold at least two values."""
-    present = [c for c in cfg.columns if c in people.columns]
+def _columns_with_values(people: ibis.Table, names: list[str], n: int) -> set[str]:
+    """The named columns that exist and hold at least two values (one query for all)."""
+    present = [c for c in dict.fromkeys(names) if c in people.columns]
     if not present or n < 2:
-        return []
+        return set()
     counts = people.aggregate(**{c: _col(people, c).count() for c in present}).to_pyarrow().to_pylist()[0]
-    return [c for c in present if (counts[c] or 0) >= 2]
+    return {c for c in present if (counts[c] or 0) >= 2}
 
 
-def _model_input(people: ibis.Table, columns: list[str], cfg: IdentityConfig) -> ibis.Table:
+def _model_input(people: ibis.Table, columns: list[str], blocked_on: list[str], cfg: IdentityConfig) -> ibis.Table:
+    """What Splink reads: the record key, the compared columns, the columns blocking and training
+    rules need (such as email, which is an identifier rather than a compared column) and the given
+    name behind a nickname."""
     cols: dict[str, ibis.Value] = {UNIQUE_ID: people[UNIQUE_ID]}
-    for c in columns:
+    for c in dict.fromkeys([*columns, *blocked_on]):
         cols[c] = _col(people, c)
-    # columns the training rules block on, though not compared (such as email)
-    for c in dict.fromkeys(c for rule in cfg.training_blocking for c in rule):
-        if c not in cols and c in people.columns:
-            cols[c] = _col(people, c)
     if cfg.nicknames and "first_name" in columns:
         first = cols["first_name"].lower()
         cols[GIVEN_NAME] = first.substitute(NICKNAMES, else_=first)

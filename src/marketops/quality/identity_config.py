@@ -9,12 +9,12 @@ Example:
     >>> cfg = IdentityConfig(match_threshold=0.97)
     >>> cfg.review_threshold, cfg.blocking[0]
     (0.6, ['phone'])
-    >>> IdentityConfig(blocking=[["country"]])
-    Traceback (most recent call last):
-    ...
-    pydantic_core._pydantic_core.ValidationError: 1 validation error for IdentityConfig
-    blocking
-      Value error, blocking rule ['country'] compares every pair of records that share a country, which grows with the square of the records; add a column that tells people apart, e.g. ['country', 'last_name'] [type=value_error, input_value=[['country']], input_type=list]
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     IdentityConfig(blocking=[["country"]])
+    ... except ValidationError as e:
+    ...     print(e.errors()[0]["msg"])
+    Value error, blocking rule ['country'] compares every pair of records that share a country, which grows with the square of the records; add a column that tells people apart, e.g. ['country', 'last_name']
 """
 
 from __future__ import annotations

@@ -7,11 +7,15 @@ blocking rules produce, on the engine's own connection (DuckDB) or session (Spar
 1. *prior*: how likely two random records are one person, given by the caller from the pairs the
    deterministic identifiers (email, record id, anonymous id) link, divided by their assumed recall;
 2. *u* (how often two different people agree on a column by chance): random pairs of records;
-3. *m* (how often one person's records agree): expectation maximisation over the pairs of a
-   blocking rule, repeated with a second rule so every compared column is estimated by a rule
-   that does not block on it;
+3. *m* (how often one person's records agree): expectation maximisation over the pairs of the
+   training rules (``training_blocking``: first the pairs that share an email, nearly all one
+   person), each column taken from the first rule that estimates it, so a later rule whose block
+   holds mostly different people cannot blur it; what training could not see gets a floor (see
+   :func:`_complete_levels`);
 4. *predict*: every pair of records that agrees on all columns of at least one blocking rule is
-   scored; pairs below the review threshold are dropped at once.
+   scored; pairs below the review threshold are dropped at once;
+5. *identifier check*: the pairs that share an identifier are scored too, whatever their
+   probability, so the resolver can see when every other column says "two people".
 
 A blocking rule that would compare more than ``max_pairs_per_record`` pairs per record is skipped
 and reported, so one common value cannot make resolution quadratic.
@@ -215,7 +219,9 @@ def choose_blocking(t: ibis.Table, n_records: int, cfg: IdentityConfig,
             out.append(BlockingReport(rule, 0, False, f"no values in {', '.join(missing)}"))
             continue
         pairs = block_pairs(t, rule)
-        if pairs > budget:
+        if pairs == 0:
+            out.append(BlockingReport(rule, 0, False, "no two records agree on these columns"))
+        elif pairs > budget:
             out.append(BlockingReport(rule, pairs, False,
                                       f"{pairs:,} pairs is over the limit of {cfg.max_pairs_per_record:g} per record"))
         else:
@@ -269,7 +275,7 @@ def score_pairs(engine: Engine, table: str, n_records: int, columns: Sequence[st
     if not used or not columns or n_records < 2:
         return result
 
-    with quiet_splink():
+    with quiet_splink(), _cleanup_on_error(result, engine):
         _train_and_predict(engine, table, n_records, columns, cfg, prior, used, blocking, result)
         if identifier_pairs is not None and result.model is not None:
             step = time.perf_counter()
@@ -284,6 +290,16 @@ def score_pairs(engine: Engine, table: str, n_records: int, columns: Sequence[st
             result.identifier_scores = checker.inference.predict(warning_mode="never")
             seconds["identifier_check"] = time.perf_counter() - step
     return result
+
+
+@contextlib.contextmanager
+def _cleanup_on_error(result: ScoredPairs, engine: Engine) -> Iterator[None]:
+    """Splink's working tables live in the warehouse: a failed run must not leave them behind."""
+    try:
+        yield
+    except BaseException:
+        result.cleanup(engine)
+        raise
 
 
 def _train_and_predict(engine: Engine, table: str, n_records: int, columns: Sequence[str], cfg: IdentityConfig,
@@ -325,8 +341,8 @@ def _train_and_predict(engine: Engine, table: str, n_records: int, columns: Sequ
                 m_first[name] = m
     model = linker.misc.save_model_to_json()
     for comp in model["comparisons"]:
-        _complete_m(comp["comparison_levels"], m_first.get(comp["output_column_name"]))
-        _complete_u(comp["comparison_levels"], 0.5 / cfg.training_pairs)
+        _complete_levels(comp["comparison_levels"], m_first.get(comp["output_column_name"]),
+                         0.5 / cfg.training_pairs)
     seconds["m_em"] = time.perf_counter() - step
 
     result.model = model
@@ -350,25 +366,39 @@ def _train_and_predict(engine: Engine, table: str, n_records: int, columns: Sequ
 UNSEEN_M = 0.001
 
 
-def _complete_m(levels: list[dict[str, Any]], first: list[float | None] | None) -> None:
-    """Set each non-null level's m: the first estimate, at least :data:`UNSEEN_M`; sums stay 1.
+def _complete_levels(levels: list[dict[str, Any]], first: list[float | None] | None, u_floor: float) -> None:
+    """Fill in what training could not see, so that no level is left without a weight.
+
+    - u that random sampling never saw (two random records with the same phone): ``u_floor``,
+      about one in the pairs sampled;
+    - m of the last level ("all other comparisons") that no matching pair showed: small,
+      :data:`UNSEEN_M`, which makes a disagreement strong evidence against;
+    - m of an in-between level no matching pair showed (a typo in a city): equal to its u, so the
+      level says nothing rather than guessing;
+    - any other m is kept (the estimate of the first rule that taught the column), at least
+      :data:`UNSEEN_M`, and the set is rescaled to sum to 1.
 
     A column no rule could estimate (it is in every training rule) gets a generic shape: most
     matches on the top level, the rest shared by the fuzzy levels, the last level unseen.
     """
+    non_null = [lv for lv in levels if not lv.get("is_null_level")]
     idx = [i for i, lv in enumerate(levels) if not lv.get("is_null_level")]
+    _floor(non_null, "u_probability", [lv.get("u_probability") for lv in non_null], u_floor)
     values = [(first or [None] * len(levels))[i] for i in idx]
     if all(v is None for v in values):
-        fuzzy = len(idx) - 2
+        fuzzy = len(values) - 2
         values = [0.9] + [0.1 / fuzzy] * fuzzy + [None] if fuzzy > 0 else [1.0, None]
-    _floor([levels[i] for i in idx], "m_probability", values, UNSEEN_M)
-
-
-def _complete_u(levels: list[dict[str, Any]], floor: float) -> None:
-    """Give levels that random sampling never saw (two random records with the same phone) a
-    small u rather than none, which would make the level neutral: at most one in the pairs sampled."""
-    non_null = [lv for lv in levels if not lv.get("is_null_level")]
-    _floor(non_null, "u_probability", [lv.get("u_probability") for lv in non_null], floor)
+    last = len(values) - 1
+    fixed: dict[int, float] = {}
+    for k, v in enumerate(values):
+        if v is None and k != last:
+            fixed[k] = non_null[k]["u_probability"]
+        elif v is None or v < UNSEEN_M:
+            fixed[k] = UNSEEN_M
+    rest = sum(v for k, v in enumerate(values) if k not in fixed)
+    scale = (1 - sum(fixed.values())) / rest if rest else 0.0
+    for k, lv in enumerate(non_null):
+        lv["m_probability"] = fixed[k] if k in fixed else values[k] * scale
 
 
 def _floor(levels: list[dict[str, Any]], key: str, values: list[float | None], floor: float) -> None:

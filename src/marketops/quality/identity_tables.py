@@ -7,7 +7,7 @@ byte-identical outputs.
 
 Example:
     >>> short_hash("hubspot:1")
-    '7bca4d8b8fc1a1ab'
+    '7be43c998959d024'
     >>> pair_id("crm:1", "web:7") == pair_id("web:7", "crm:1")
     True
 """
@@ -116,18 +116,22 @@ def identity_map(records: pa.Table, labels: np.ndarray, links: Links, accepted: 
     return _run(sql, MAP_SCHEMA, assign=assign, rows=rows)
 
 
-def identity_pairs(candidates: pa.Table, records: pa.Table, keys: KeyIndex, labels: np.ndarray,
+def identity_pairs(candidates: pa.Table, records: pa.Table, labels: np.ndarray,
                    cfg: IdentityConfig, decisions: Decisions, refused: set[tuple[int, int]],
                    levels: dict[str, dict[int, str]], columns: list[str]) -> pa.Table:
     """The candidate pairs with status, evidence and the two records' display values.
 
     ``candidates`` holds the model's pairs at or above the review threshold and the identifier
-    pairs the model vetoed (column ``identifier`` names the identifier they share).
+    pairs the model vetoed, with the row positions of their records (``_l``, ``_r``);
+    ``identifier`` names the identifier two records share, ``vetoed`` says the model overruled it.
+    A pair an identifier links is merged whatever the model says of it.
     """
-    pl, pr = keys.positions(candidates["record_key_l"]), keys.positions(candidates["record_key_r"])
+    pl = candidates["_l"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    pr = candidates["_r"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     prob = floats(candidates["match_probability"])
-    vetoed = np.asarray(candidates["identifier"].is_valid(), dtype=bool)
-    status = np.where((prob >= cfg.match_threshold) & ~vetoed, "merged", "review").astype(object)
+    vetoed = np.asarray(candidates["vetoed"], dtype=bool)
+    linked = np.asarray(candidates["identifier"].is_valid(), dtype=bool) & ~vetoed
+    status = np.where(((prob >= cfg.match_threshold) | linked) & ~vetoed, "merged", "review").astype(object)
     if decisions or refused:
         row = {pair(a, b): i for i, (a, b) in enumerate(zip(candidates["record_key_l"].to_pylist(),
                                                            candidates["record_key_r"].to_pylist()))}
@@ -139,8 +143,7 @@ def identity_pairs(candidates: pa.Table, records: pa.Table, keys: KeyIndex, labe
         for p in decisions.never | refused_pairs:
             if p in row:
                 status[row[p]] = "rejected"
-    table = candidates.append_column("_l", pa.array(pl)).append_column("_r", pa.array(pr)).append_column(
-        "_status", pa.array(status.tolist(), type=pa.string())).append_column(
+    table = candidates.append_column("_status", pa.array(status.tolist(), type=pa.string())).append_column(
         "_same", pa.array(labels[pl] == labels[pr], type=pa.bool_()))
     rows = records.select([UNIQUE_ID, *dict.fromkeys([*DISPLAY, *cfg.deterministic])]).append_column(
         "_i", pa.array(np.arange(records.num_rows, dtype=np.int64)))
@@ -160,7 +163,7 @@ def _evidence_sql(available: list[str], levels: dict[str, dict[int, str]], colum
                   cfg: IdentityConfig) -> str:
     """A JSON list per pair, one object per compared column: ``column``, ``left``, ``right``,
     ``level`` (the comparison level's label), ``bayes_factor`` and ``match_weight`` (bits, term
-    frequency adjustment included). A vetoed identifier pair starts with its identifier."""
+    frequency adjustment included). A pair that shares an identifier starts with it."""
     def lit(v: str | None) -> str:
         return "NULL::VARCHAR" if v is None else exp.Literal.string(v).sql("duckdb")
 
@@ -180,12 +183,16 @@ def _evidence_sql(available: list[str], levels: dict[str, dict[int, str]], colum
             f"\"right\" := {col('c', f'{c}_r')}::VARCHAR, "
             f"\"level\" := CASE {col('c', f'gamma_{c}')} {level} ELSE NULL END, "
             f"bayes_factor := _sig(pow(2, {weight})), match_weight := round({weight}, 3))")
+    def said(kind: str) -> str:
+        what = "same " + kind.replace("_", " ")
+        return (f"CASE WHEN c.vetoed THEN {lit(what.capitalize() + ', but the other columns say two people')} "
+                f"ELSE {lit(what.capitalize() + ': linked outright')} END")
+
     shared = [
         f"CASE WHEN c.identifier = {lit(kind)} THEN [struct_pack(\"column\" := {lit(kind)}, "
         f"\"left\" := {col('l', kind)}::VARCHAR, \"right\" := {col('r', kind)}::VARCHAR, "
-        f"\"level\" := {lit('Same ' + kind.replace('_', ' ') + ', but the other columns say two people')}, "
-        f"bayes_factor := NULL::DOUBLE, match_weight := NULL::DOUBLE)] ELSE [] END"
-        for kind in cfg.deterministic if kind != "record_id"]
+        f"\"level\" := {said(kind)}, bayes_factor := NULL::DOUBLE, match_weight := NULL::DOUBLE)] ELSE [] END"
+        for kind in cfg.deterministic]
     parts = [*shared, f"[{', '.join(items)}]" if items else "[]"]
     combined = parts[0] if len(parts) == 1 else f"flatten([{', '.join(parts)}])"
     return f"to_json({combined})::VARCHAR"
