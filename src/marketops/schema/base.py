@@ -75,6 +75,15 @@ LINEAGE = (
     Column("_load_id", Kind.STRING, "The load that brought the row in; see `marketops loads`."),
 )
 
+#: Columns identity resolution adds (see docs/identity.md): who a record or an event belongs to.
+PERSON_ID = Column("person_id", Kind.STRING, "The person this row belongs to, after identity resolution "
+                   "(`P` + a hash: stable across runs while the person's records do not change).")
+PERSON_MATCH = Column("person_match", Kind.STRING, "How the event found its person: record_id, email, user_id, "
+                      "anonymous_id; ambiguous_visitor when its visitor id was seen with two people.")
+ACCOUNT_ID = Column("account_id", Kind.STRING, "The account (company) of the person, by domain and name.")
+ACCOUNT_MATCH = Column("account_match", Kind.STRING, "How the account was found: account_record_id, "
+                       "email_domain, website or company_name.")
+
 #: Columns of a file that have no canonical home are kept here as a JSON object.
 PROPERTIES = Column("properties", Kind.STRING, "Custom properties: the file's other columns, as a JSON object.")
 
@@ -123,6 +132,8 @@ class Entity:
     derived: tuple[Column, ...] = field(default=())
     #: Columns the ``normalise`` step cleans, keeping the loaded value beside the clean one.
     normalised: tuple[Cleaning, ...] = field(default=())
+    #: Columns the identity steps add after lineage (``person_id``, ``account_id``...).
+    resolved: tuple[Column, ...] = field(default=())
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -149,7 +160,7 @@ class Entity:
     def table_columns(self) -> tuple[Column, ...]:
         """The columns of the published canonical table after ``record_key``, in order: each model
         column (a cleaned one followed by its ``_original`` and ``_issue``), the derived columns,
-        custom properties, lineage.
+        custom properties, lineage: the table as the ``normalise`` step leaves it.
 
         >>> from marketops.schema import ENTITIES
         >>> [c.name for c in ENTITIES["accounts"].table_columns][:6]
@@ -162,6 +173,12 @@ class Entity:
             if cleaning:
                 out += [cleaning.original, cleaning.issue]
         return (*out, *self.derived, PROPERTIES, *LINEAGE)
+
+    @property
+    def published_columns(self) -> tuple[Column, ...]:
+        """The published table's columns after ``record_key``: :attr:`table_columns`, then what the
+        identity steps add (``person_id``...)."""
+        return self.table_columns + self.resolved
 
     @property
     def all_columns(self) -> tuple[Column, ...]:

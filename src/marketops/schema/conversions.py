@@ -1,10 +1,11 @@
 """Conversions: a person or visitor did something of value (a lead, a signup, a purchase)."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import PERSON_ID, PERSON_MATCH, Column, Entity, Kind
 
 S = Kind.STRING
 
 CONVERSIONS = Entity(
+    resolved=(PERSON_ID, PERSON_MATCH,),
     name="conversions",
     description="Conversions with their type, value and currency.",
     key=(("record_id",),),

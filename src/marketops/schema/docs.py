@@ -55,12 +55,12 @@ def render() -> str:
         out.append("|---|---|---|---|---|")
         out.append("| `record_key` | string | yes | Source system and natural key of the record. | |")
         model = set(e.column_names)
-        for c in e.table_columns:
+        for c in e.published_columns:
             cleaning = e.cleaning(c.name)
             meaning = c.description
             if cleaning:
                 meaning += f" Cleaned: {cleaning.rule}."
-            elif c in e.derived:
+            elif c in e.derived or c in e.resolved:
                 meaning += " (computed)"
             required = "yes" if c.required or c in (PROPERTIES, *LINEAGE) else ""
             examples = ", ".join(f"`{s}`" for s in c.synonyms[:8]) if c.name in model else ""

@@ -1,10 +1,11 @@
 """Lifecycle stage history: when a person entered each stage."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import PERSON_ID, PERSON_MATCH, Column, Entity, Kind
 
 S = Kind.STRING
 
 LIFECYCLE_STAGES = Entity(
+    resolved=(PERSON_ID, PERSON_MATCH,),
     name="lifecycle_stages",
     description="Lifecycle stage history: one row per person and stage entered.",
     key=(("person_record_id", "email"), "stage", "entered_at"),

@@ -1,10 +1,11 @@
 """Opportunities (deals): pipeline and revenue from the CRM."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import PERSON_ID, PERSON_MATCH, Column, Entity, Kind
 
 S = Kind.STRING
 
 OPPORTUNITIES = Entity(
+    resolved=(PERSON_ID, PERSON_MATCH,),
     name="opportunities",
     description="Deals and opportunities with amount, stage, owner and dates.",
     key=(("record_id", "name"),),

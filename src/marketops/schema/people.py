@@ -1,6 +1,6 @@
 """People: contacts and leads from CRMs, email tools and forms, one row per source record."""
 
-from marketops.schema.base import Cleaning, Column, Entity, Kind
+from marketops.schema.base import ACCOUNT_ID, ACCOUNT_MATCH, PERSON_ID, Cleaning, Column, Entity, Kind
 
 S, T, D = Kind.STRING, Kind.TIMESTAMP, Kind.DATE
 
@@ -11,6 +11,7 @@ COMPANY_KEY = Column("company_key", S, "The company name as a matching key: case
                      "punctuation or legal form (`ACME Inc.` and `Acme, Inc` -> `acme`).")
 
 PEOPLE = Entity(
+    resolved=(PERSON_ID, ACCOUNT_ID, ACCOUNT_MATCH,),
     name="people",
     description="Contacts and leads as the source systems know them: one row per source record.",
     key=(("record_id", "email"),),

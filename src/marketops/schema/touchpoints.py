@@ -1,6 +1,6 @@
 """Touchpoints: one marketing interaction of one person or visitor at one moment."""
 
-from marketops.schema.base import Cleaning, Column, Entity, Kind
+from marketops.schema.base import PERSON_ID, PERSON_MATCH, Cleaning, Column, Entity, Kind
 
 S = Kind.STRING
 
@@ -19,6 +19,7 @@ UTM_CLEANING = (Cleaning("source", "utm_source", SOURCE_RULE), Cleaning("medium"
 TOUCHPOINT_TYPES = ("web_session", "ad_click", "email_open", "email_click", "form_fill", "event")
 
 TOUCHPOINTS = Entity(
+    resolved=(PERSON_ID, PERSON_MATCH,),
     derived=(CHANNEL_GROUP,),
     normalised=(
         Cleaning("source", "utm_source", SOURCE_RULE + "; a visit without UTM tags takes it from `referrer`, "
