@@ -312,6 +312,11 @@ def test_the_sample_resolves_with_high_pairwise_f1(tmp_path, sample_dir, sample_
     assert len(hard) > 20  # the sample has people whose CRMs share no email
     assert _f1(found_hard, hard) >= 0.97
     assert result.links["email"] > 0 and result.links["probabilistic"] > 0
+    # The review queue holds only pairs that are still two people: records an identifier (or other
+    # records) joined are merged, however unsure the model was of the pair itself.
+    pairs = eng.con.table("identity_pairs").to_pyarrow().to_pylist()
+    assert [p for p in pairs if p["same_person"] and p["status"] != "merged"] == []
+    assert result.review_pairs == sum(p["status"] == "review" for p in pairs)
 
 
 @pytest.mark.spark

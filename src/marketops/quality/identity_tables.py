@@ -124,14 +124,15 @@ def identity_pairs(candidates: pa.Table, records: pa.Table, labels: np.ndarray,
     ``candidates`` holds the model's pairs at or above the review threshold and the identifier
     pairs the model vetoed, with the row positions of their records (``_l``, ``_r``);
     ``identifier`` names the identifier two records share, ``vetoed`` says the model overruled it.
-    A pair an identifier links is merged whatever the model says of it.
+    A pair whose records ended in one person is ``merged`` whatever the model says of the pair
+    itself (an identifier or other records joined them); a reviewer who disagrees splits them.
     """
     pl = candidates["_l"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     pr = candidates["_r"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    prob = floats(candidates["match_probability"])
-    vetoed = np.asarray(candidates["vetoed"], dtype=bool)
-    linked = np.asarray(candidates["identifier"].is_valid(), dtype=bool) & ~vetoed
-    status = np.where(((prob >= cfg.match_threshold) | linked) & ~vetoed, "merged", "review").astype(object)
+    # Two records that ended as one person (directly or through others) need no review; every other
+    # candidate is uncertain: scored between the thresholds, or an identifier the model vetoed.
+    same = labels[pl] == labels[pr]
+    status = np.where(same, "merged", "review").astype(object)
     if decisions or refused:
         row = {pair(a, b): i for i, (a, b) in enumerate(zip(candidates["record_key_l"].to_pylist(),
                                                            candidates["record_key_r"].to_pylist()))}
@@ -144,7 +145,7 @@ def identity_pairs(candidates: pa.Table, records: pa.Table, labels: np.ndarray,
             if p in row:
                 status[row[p]] = "rejected"
     table = candidates.append_column("_status", pa.array(status.tolist(), type=pa.string())).append_column(
-        "_same", pa.array(labels[pl] == labels[pr], type=pa.bool_()))
+        "_same", pa.array(same, type=pa.bool_()))
     rows = records.select([UNIQUE_ID, *dict.fromkeys([*DISPLAY, *cfg.deterministic])]).append_column(
         "_i", pa.array(np.arange(records.num_rows, dtype=np.int64)))
     display = ", ".join(f'{side}."{c}" AS "{c}_{side}"' for c in DISPLAY for side in ("l", "r"))
