@@ -260,3 +260,38 @@ def test_sample_company_touchpoints_are_less_direct_once_referrers_are_read(samp
     assert all(d["rows_in"] == d["rows_out"] for d in detail.values())
     traffic = sample_ws.table("web_traffic").to_pyarrow().to_pylist()
     assert all(r["source"] is None or r["source"] == r["source"].lower() for r in traffic)
+
+
+def test_a_rerun_answers_known_values_from_the_cache_with_the_same_result(tmp_path, monkeypatch):
+    from marketops.quality import normalise
+
+    ws = _workspace(tmp_path, **{"contacts.csv": CONTACTS, "events.csv": EVENTS})
+    assert run_pipeline(ws).status == "succeeded"
+    first = _rows(ws, "people")
+    assert {"_normalised_values_email", "_normalised_values_phone"} <= set(ws.engine.tables())
+
+    normalised: list[str | None] = []
+    each = normalise._normalise_each
+    monkeypatch.setattr(normalise, "_normalise_each",
+                        lambda texts, *a: normalised.extend(texts) or each(texts, *a))
+    (ws.inbox / "more.csv").write_text("Record ID,Email,Phone,Country\n77,zed@newco.example.org,06 1234 5678,France\n")
+    assert run_pipeline(ws).status == "succeeded"
+    again = _rows(ws, "people")
+    assert {k: v for k, v in again.items() if k != "77"} == first  # cached answers are the same answers
+    # only what the new file brought was normalised: its email, phone, country... (and the empty value)
+    assert {"zed@newco.example.org", "06 1234 5678", "France"} <= set(normalised)
+    assert len([t for t in normalised if t is not None]) <= 6
+    assert again["77"]["phone"] == "+33612345678"
+
+
+def test_a_changed_option_is_not_answered_from_the_cache(tmp_path):
+    ws = _workspace(tmp_path, **{"c.csv": "Record ID,Phone\n1,06 1234 5678\n"})
+    run_pipeline(ws)
+    assert _rows(ws, "people")["1"]["phone"] is None  # no country, no default_region
+    ws.close()
+    cfg = ws.root / "marketops.yaml"
+    cfg.write_text(cfg.read_text() + "default_region: FR\n")
+    ws = Workspace.open(ws.root)
+    run_pipeline(ws)
+    assert _rows(ws, "people")["1"]["phone"] == "+33612345678"
+    ws.close()

@@ -39,6 +39,7 @@ import ibis
 
 from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
+from marketops.quality import normalise_cache
 from marketops.quality.clean import CleanOptions, clean_table, cleanable
 from marketops.pipeline_resolve import (
     step_accounts,
@@ -208,12 +209,13 @@ def step_normalise(ctx: RunContext, rec: StepRecord) -> None:
     options = CleanOptions.from_config(ctx.ws.config)
     present = [e for e in ENTITIES.values() if e.name in ctx.outputs and cleanable(e)]
     ctx.observer.step_started(rec.name, len(present))
-    for e in present:
-        report = clean_table(ctx.ws.engine, ctx.outputs[e.name], e, options, tag=ctx.run_id)
-        rec.rows_in += report.rows_in
-        rec.rows_out += report.rows_out
-        rec.detail[e.name] = report.to_json()
-        ctx.observer.advance(rec.name, e.name)
+    with normalise_cache.using(ctx.ws.engine):  # values seen by earlier runs are not normalised again
+        for e in present:
+            report = clean_table(ctx.ws.engine, ctx.outputs[e.name], e, options, tag=ctx.run_id)
+            rec.rows_in += report.rows_in
+            rec.rows_out += report.rows_out
+            rec.detail[e.name] = report.to_json()
+            ctx.observer.advance(rec.name, e.name)
 
 
 Step = Callable[[RunContext, StepRecord], None]

@@ -44,10 +44,12 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
 from marketops.errors import ConfigError
+from marketops.quality import normalise_cache
 from marketops.quality.normalise_base import Normalised
 from marketops.quality.normalise_company import CompanyName, company, company_key
 from marketops.quality.normalise_country import country
@@ -95,8 +97,9 @@ def extra_fields(kind: str) -> list[str]:
 def normalise_values(texts: Iterable[str | None], kind: str, **options: Any) -> pa.Table:
     """Normalise each distinct text once: an Arrow table ``raw_text, value, flags, reason[, extras]``.
 
-    One row per distinct input, in first-seen order (duplicates are dropped, so ``raw_text`` can be
-    joined on). ``flags`` is a list of strings, the other columns are strings; extras are those of
+    One row per distinct input (duplicates are dropped, so ``raw_text`` can be joined on), in
+    first-seen order unless the pipeline's cache answered some of them
+    (:mod:`~marketops.quality.normalise_cache`). ``flags`` is a list of strings, the other columns are strings; extras are those of
     :func:`extra_fields`. ``options`` go to the normaliser (``default_region="IT"`` for phones,
     ``aliases={...}`` for sources); one it does not take is a :class:`~marketops.errors.ConfigError`.
 
@@ -108,9 +111,24 @@ def normalise_values(texts: Iterable[str | None], kind: str, **options: Any) -> 
     """
     func, _ = _lookup_kind(kind)
     _check_options(func, kind, options)
+    distinct = list(dict.fromkeys(texts))
+    cache = normalise_cache.active()
+    if cache is None:
+        return _normalise_each(distinct, kind, func, options)
+    # Inside the pipeline's normalise step: known values come from the workspace's cache.
+    key = cache.key(kind, options)
+    known = cache.known(key, [t for t in distinct if t is not None])
+    seen = set(known.column("raw_text").to_pylist()) if known is not None else set()
+    fresh = _normalise_each([t for t in distinct if t not in seen], kind, func, options)
+    cache.add(key, fresh.filter(pc.is_valid(fresh["raw_text"])))
+    return fresh if known is None else pa.concat_tables([known, fresh.cast(known.schema)])
+
+
+def _normalise_each(distinct: list[str | None], kind: str, func: Callable[..., Normalised],
+                    options: dict[str, Any]) -> pa.Table:
     extras = extra_fields(kind)
     columns: dict[str, list[Any]] = {name: [] for name in ("raw_text", *_BASE_FIELDS, *extras)}
-    for text in dict.fromkeys(texts):
+    for text in distinct:
         result = func(text, **options)
         columns["raw_text"].append(text)
         columns["value"].append(result.value)

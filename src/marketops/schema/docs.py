@@ -21,7 +21,13 @@ canonical home are kept in `properties` (a JSON object), never dropped.
 Cleaned columns keep what was loaded: the pipeline's `normalise` step writes the clean value in the
 column itself (`email`), the value as loaded beside it (`email_original`) and, when a value was
 rejected, the reason in plain words (`email_issue`: "a placeholder, not a real address"). A rejected
-value leaves the column empty; nothing is silently dropped or guessed.
+value leaves the column empty; nothing is silently dropped or guessed. Each distinct value is
+normalised once per workspace: later runs answer known values from a cache in the warehouse
+(`_normalised_values_<kind>`), rebuilt by itself when the rules or a setting such as
+`default_region` change.
+
+After cleaning, identity resolution adds `person_id` (and `account_id` on people): see
+[identity.md](identity.md).
 
 Every canonical table also has `record_key`: the source system and the record's natural key
 (`hubspot:1234`, `google_ads:2024-03-12|brand|…`). When an export is loaded again, or a newer export
