@@ -76,3 +76,13 @@ def test_funnel_command_by_channel_in_json(ws):
     assert data["groups"]["Paid Search"][1]["converted"] == 1 and data["groups"]["Email"][1]["converted"] == 0
     bad = CliRunner().invoke(app, ["funnel", "-w", str(root), "--by", "weather"])
     assert bad.exit_code == 1 and "channel, source, campaign" in bad.output
+
+
+def test_the_channel_that_lags_the_others_is_named_per_transition():
+    history = _history(_cohort(1, 100, 0.5) + _cohort(2, 100, 0.1))
+    groups = pa.table({"person_id": [f"m{m}-{i}" for m in (1, 2) for i in range(100)],
+                       "group": ["Email"] * 100 + ["Paid Social"] * 100})
+    report = funnel(history, stages=("lead", "mql"), groups=groups)
+    (lag,) = report.laggards
+    assert lag.stage == "lead" and lag.reason.startswith("lead -> mql: Paid Social converts 10.0%")
+    assert "40.0% points below" in lag.reason

@@ -92,6 +92,8 @@ class FunnelReport:
     cohorts: dict[str, list[FunnelStep]] = field(default_factory=dict)
     groups: dict[str, list[FunnelStep]] = field(default_factory=dict)
     bottleneck: Bottleneck | None = None
+    #: per transition, the group (channel...) converting furthest below the other groups together
+    laggards: list[Bottleneck] = field(default_factory=list)
     unmatched_stages: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -99,6 +101,7 @@ class FunnelReport:
                 "cohorts": {k: [s.to_json() for s in v] for k, v in self.cohorts.items()},
                 "groups": {k: [s.to_json() for s in v] for k, v in self.groups.items()},
                 "bottleneck": asdict(self.bottleneck) if self.bottleneck else None,
+                "laggards": [asdict(b) for b in self.laggards],
                 "unmatched_stages": self.unmatched_stages}
 
 
@@ -152,6 +155,7 @@ def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups:
         for group in sorted(g for g in people["group"].unique().to_list() if g is not None):
             report.groups[group] = _steps(people.filter(pl.col("group") == group), stages, group)
     report.bottleneck = _bottleneck(report)
+    report.laggards = _laggards(report)
     return report
 
 
@@ -175,6 +179,26 @@ def _steps(people: pl.DataFrame, stages: tuple[str, ...], group: str | None = No
         days = moved.select(((pl.col(b) - pl.col(a)).dt.total_seconds() / 86_400).median()).item() if moved.height else None
         out.append(FunnelStep(stages[k], stages[k + 1], reached.height, moved.height,
                               round(days, 2) if days is not None else None, group))
+    return out
+
+
+def _laggards(report: FunnelReport) -> list[Bottleneck]:
+    """Per transition, the group whose conversion lags the other groups' pooled conversion most."""
+    out = []
+    for t in range(len(report.stages) - 1):
+        total = report.steps[t]
+        gaps = []
+        for name, steps in report.groups.items():
+            step = steps[t]
+            rest_reached, rest_converted = total.reached - step.reached, total.converted - step.converted
+            if step.reached >= MIN_COHORT and rest_reached >= MIN_COHORT:
+                gaps.append((rest_converted / rest_reached - step.conversion, name, step, rest_converted / rest_reached))
+        gap = max(gaps, key=lambda g: g[0], default=None)
+        if gap and gap[0] > 0:
+            lag, name, step, rest = gap
+            out.append(Bottleneck(step.stage, step.next_stage,
+                                  f"{step.stage} -> {step.next_stage}: {name} converts {step.conversion:.1%}, "
+                                  f"{lag:.1%} points below the other groups ({rest:.1%})"))
     return out
 
 

@@ -46,5 +46,7 @@ def funnel_command(
         print_table(_rows(steps), title=f"Funnel: {by} {name}")
     if report.bottleneck:
         console.print(f"[bold]Bottleneck:[/] {report.bottleneck.reason}")
+    for lag in report.laggards:
+        console.print(f"[yellow]lags[/] {lag.reason}")
     for stage, n in report.unmatched_stages.items():
         console.print(f"[yellow]not a funnel stage[/] {stage!r} ({n:,} rows): add it with --stages")
