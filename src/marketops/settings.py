@@ -142,6 +142,9 @@ class WorkspaceConfig(BaseModel):
     survivorship: SurvivorshipConfig = Field(
         default_factory=SurvivorshipConfig,
         description="How golden records pick each column's value among a person's (or account's) source records.")
+    metrics: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Workspace metrics: additions to and overrides of the built-ins (see docs/metrics.md).")
     quality: QualityConfig = Field(
         default_factory=QualityConfig,
         description="Data-quality thresholds that warn about or fail a run (see docs/quality.md).")
