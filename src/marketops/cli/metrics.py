@@ -25,7 +25,8 @@ def metrics(
     compare: Annotated[list[str] | None, typer.Option(
         "--compare", "-c", help="previous (the period before) and/or year (same period last year).")] = None,
     rates: Annotated[Path | None, typer.Option(
-        "--rates", help="CSV of exchange rates (date, currency, rate: reporting-currency units per unit).")] = None,
+        "--rates", help="CSV of exchange rates (date, currency, rate: reporting-currency units per unit); "
+                        "default: the exchange_rates table loaded from the inbox.")] = None,
     csv_: Annotated[Path | None, typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the metrics that can be queried.")] = False,
     workspace: WorkspaceOpt = Path("."),
@@ -54,6 +55,9 @@ def metrics(
             if rates is not None:
                 with rates.open(newline="", encoding="utf-8") as f:
                     rate_table = rates_from_rows(csv.DictReader(f))
+            elif ws.engine.has_table("exchange_rates"):  # rates loaded like any other export
+                rate_table = rates_from_rows(ws.table("exchange_rates").select("date", "currency", "rate")
+                                             .to_pyarrow().to_pylist())
             result = query_metrics(ws.engine, names, by=by or [], grain=grain,
                                    start=from_.date() if from_ else None, end=to.date() if to else None,
                                    compare=compare or [], catalog=catalog,

@@ -6,7 +6,7 @@ Example:
     >>> from marketops.sample import generate
     >>> summary = generate(Path(tempfile.mkdtemp()), contacts=200, months=1, seed=3)
     >>> sorted(summary.files)[:3]
-    ['conversions.csv', 'ga4_traffic_acquisition.csv', 'google_ads_ad_groups.csv']
+    ['conversions.csv', 'exchange_rates.csv', 'ga4_traffic_acquisition.csv']
 """
 
 from marketops.sample.generator import INBOX_FILES, SampleSummary, generate

@@ -261,3 +261,26 @@ def write_mailchimp(path: Path, rng: np.random.Generator, acc: Accumulators, sen
         sink.write(pl.DataFrame([list(c) for c in zip(*rows)], schema=[f"c{i}" for i in range(len(header))],
                                 orient="col") if rows else pl.DataFrame())
         return sink.rows
+
+
+#: Rough level of each deal and ad currency in EUR, around which the daily rates wander.
+EUR_PER_UNIT = {"USD": 0.92, "GBP": 1.17}
+
+
+def write_rates(path: Path, rng: np.random.Generator, days: int) -> int:
+    """Daily rates to EUR (the reporting currency of the sample) for every other currency it uses:
+    a small random walk, four decimals, as a finance team's sheet would have them."""
+    import polars as pl
+
+    from marketops.sample.exports import _dates
+    from marketops.sample.journeys import DAY, T0
+
+    day = T0 + np.arange(days) * DAY
+    rows = []
+    for currency, level in EUR_PER_UNIT.items():
+        walk = level * np.exp(np.cumsum(rng.normal(0, 0.003, days)))
+        rows.append(pl.DataFrame({"Date": _dates(day, "%Y-%m-%d"), "Currency": currency,
+                                  "Rate": [f"{r:.4f}" for r in walk]}))
+    frame = pl.concat(rows)
+    frame.write_csv(path)
+    return frame.height

@@ -53,6 +53,7 @@ INBOX_FILES = {
     "web_events.jsonl": ("tracking-script events", "utf-8", "jsonl"),
     "conversions.csv": ("conversions", "utf-8", ","),
     "lifecycle_history.csv": ("HubSpot lifecycle stage history", "utf-8", ","),
+    "exchange_rates.csv": ("daily exchange rates to EUR (the finance team's sheet)", "utf-8", ","),
 }
 
 
@@ -158,6 +159,7 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
     files["ga4_traffic_acquisition.csv"] = aggregates.write_ga4(inbox / "ga4_traffic_acquisition.csv", rng, acc, sends)
     files["mailchimp_campaigns.csv"] = aggregates.write_mailchimp(inbox / "mailchimp_campaigns.csv", rng, acc,
                                                                   sends, contacts)
+    files["exchange_rates.csv"] = aggregates.write_rates(inbox / "exchange_rates.csv", rng, days)
     report("aggregates", 1, 1)
     truth.write_channel_effects(truth_dir / "channel_effects.csv")
     report("truth", 1, 1)

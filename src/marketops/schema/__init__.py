@@ -14,6 +14,7 @@ from marketops.schema.email import EMAIL_CAMPAIGNS
 from marketops.schema.lifecycle import LIFECYCLE_STAGES
 from marketops.schema.opportunities import OPPORTUNITIES
 from marketops.schema.people import PEOPLE
+from marketops.schema.rates import EXCHANGE_RATES
 from marketops.schema.spend import AD_SPEND
 from marketops.schema.touchpoints import TOUCHPOINT_TYPES, TOUCHPOINTS
 from marketops.schema.traffic import WEB_TRAFFIC
@@ -21,7 +22,7 @@ from marketops.schema.traffic import WEB_TRAFFIC
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (PEOPLE, ACCOUNTS, TOUCHPOINTS, CONVERSIONS, AD_SPEND, EMAIL_CAMPAIGNS, OPPORTUNITIES,
-              LIFECYCLE_STAGES, WEB_TRAFFIC)
+              LIFECYCLE_STAGES, WEB_TRAFFIC, EXCHANGE_RATES)
 }
 
 
