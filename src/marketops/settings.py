@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from marketops.attribution.config import AttributionConfig
 from marketops.errors import ConfigError, did_you_mean
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
@@ -142,6 +143,9 @@ class WorkspaceConfig(BaseModel):
     survivorship: SurvivorshipConfig = Field(
         default_factory=SurvivorshipConfig,
         description="How golden records pick each column's value among a person's (or account's) source records.")
+    attribution: AttributionConfig = Field(
+        default_factory=AttributionConfig,
+        description="Conversion definitions, lookback window, direct visits and model settings for attribution.")
     metrics: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Workspace metrics: additions to and overrides of the built-ins (see docs/metrics.md).")

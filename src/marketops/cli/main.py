@@ -23,13 +23,14 @@ for group in (workspace, ingest, pipeline, tables):
 
 
 def _register_optional() -> None:
-    from marketops.cli import channels, funnel, metrics, quality, review, serve, tokens, users
+    from marketops.cli import attribution, channels, funnel, metrics, quality, review, serve, tokens, users
 
     app.add_typer(channels.app, name="channels", help="Channel grouping: which channel a visit belongs to, and why.")
     app.add_typer(users.app, name="users", help="Web app users and roles.")
     app.add_typer(tokens.app, name="tokens", help="API tokens.")
     app.add_typer(review.app, name="review", help="Review uncertain identity matches; merge decisions and undo.")
     app.command("quality")(quality.quality)
+    app.command("attribution")(attribution.attribution_command)
     app.command("funnel")(funnel.funnel_command)
     app.command("metrics")(metrics.metrics)
     app.command("serve")(serve.serve)

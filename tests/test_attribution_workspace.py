@@ -1,0 +1,86 @@
+"""Attribution on a workspace: conversion definitions from marketops.yaml, journeys from the
+stitched touchpoints, and `marketops attribution` (one model, or every model side by side)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from marketops.cli.main import app
+from marketops.pipeline import run_pipeline
+from marketops.settings import load_config
+from marketops.errors import ConfigError
+
+CONTACTS = "Record ID,Email,First Name\n1,ann@acme-analytics.com,Ann\n2,bo@acme-analytics.com,Bo\n"
+VISITS = ("Event ID,Timestamp,Contact ID,UTM Source,UTM Medium\n"
+          "e1,2024-01-01T10:00:00Z,1,google,cpc\n"
+          "e2,2024-01-03T10:00:00Z,1,newsletter,email\n"
+          "e3,2024-01-02T09:00:00+01:00,2,facebook,paid_social\n"
+          "e4,2024-01-20T10:00:00Z,1,google,cpc\n")  # after Ann's purchase: must not count
+ORDERS = ("Conversion ID,Timestamp,Conversion Type,Contact ID,Value,Currency\n"
+          "o1,2024-01-04T10:00:00Z,purchase,1,100.00,EUR\n"
+          "o2,2024-01-05T10:00:00Z,purchase,2,50.00,USD\n"
+          "d1,2024-01-03T12:00:00Z,demo_request,2,,\n")
+RATES = "Date,Currency,Rate\n2024-01-01,USD,0.9000\n"
+
+
+@pytest.fixture
+def root(ws):
+    for name, text in {"contacts.csv": CONTACTS, "visits.csv": VISITS, "orders.csv": ORDERS,
+                       "exchange_rates.csv": RATES}.items():
+        (ws.inbox / name).write_text(text)
+    config = ws.root / "marketops.yaml"
+    config.write_text(config.read_text() + (
+        "attribution:\n  lookback_days: 30\n  conversions:\n"
+        "    - name: purchase\n      table: conversions\n      match: {type: purchase}\n      revenue: true\n"
+        "    - name: demo\n      table: conversions\n      match: {type: demo_request}\n"))
+    ws.close()
+    from marketops.workspace import Workspace
+
+    with Workspace.open(ws.root) as fresh:
+        assert run_pipeline(fresh).status == "succeeded"
+    return ws.root
+
+
+def _cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_linear_credits_follow_the_journeys_and_add_up_to_the_cent(root):
+    out = _cli("attribution", "-w", root, "--model", "linear", "--conversion", "purchase", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    credits = {c["channel"]: (Decimal(c["conversions"]), Decimal(c["revenue"])) for c in data["credits"]}
+    # Ann: Paid Search then Email before her 100.00 EUR purchase (her later visit does not count);
+    # Bo: Paid Social before 50.00 USD = 45.00 EUR at the workspace's rate.
+    assert credits == {"Paid Search": (Decimal("0.5"), Decimal("50.00")), "Email": (Decimal("0.5"), Decimal("50.00")),
+                       "Paid Social": (Decimal("1"), Decimal("45.00"))}
+    assert data["conversions"] == 2 and data["revenue"] == "145.00"
+
+
+def test_compare_lists_every_model_and_each_sums_to_the_conversions(root):
+    out = _cli("attribution", "-w", root, "--compare", "--json")
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    by_model: dict[str, Decimal] = {}
+    for r in rows:
+        by_model[r["model"]] = by_model.get(r["model"], Decimal(0)) + Decimal(r["conversions"])
+    assert len(by_model) == 9 and set(by_model.values()) == {Decimal(3)}
+
+
+def test_attribution_by_source_and_an_unknown_model_is_a_plain_error(root):
+    out = _cli("attribution", "-w", root, "--by", "source", "--model", "first_touch", "--json")
+    assert {c["source"] for c in json.loads(out.output)["credits"]} == {"google", "facebook"}
+    bad = _cli("attribution", "-w", root, "--model", "markv")
+    assert bad.exit_code == 1 and "did you mean 'markov'" in str(bad.exception)  # main() prints it plainly
+
+
+def test_a_bad_conversion_definition_names_the_file_and_line(tmp_path):
+    p = tmp_path / "marketops.yaml"
+    p.write_text("name: Acme\nattribution:\n  conversions:\n    - name: x\n      table: peple\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert "marketops.yaml:5" in str(e.value) and "not 'peple'" in str(e.value)
