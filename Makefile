@@ -42,7 +42,12 @@ serve: $(BIN)/.installed
 test: $(BIN)/.installed-test
 	$(BIN)/pytest
 
-bench: $(BIN)/.installed-test
+# The peer packages the benchmarks compare against (ChannelAttribution builds from source once).
+$(BIN)/.installed-bench: $(BIN)/.installed-test
+	$(BIN)/pip install -q -e '.[test,spark,bench]'
+	touch $@
+
+bench: $(BIN)/.installed-bench
 	$(BIN)/python bench/run.py --size $(SIZE)
 
 clean-demo:

@@ -13,8 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 SIZES = {
-    "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000]},
-    "large": {"ingest": [100_000, 1_000_000], "identity": [10_000, 100_000, 1_000_000]},
+    "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000], "attribution": [100_000]},
+    "large": {"ingest": [100_000, 1_000_000], "identity": [10_000, 100_000, 1_000_000],
+              "attribution": [100_000, 1_000_000]},
 }
 COLUMNS = ["bench", "size", "rows", "seconds", "rows_per_s", "peak_mb", "peer", "peer_seconds", "ratio", "note"]
 
@@ -35,11 +36,13 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", choices=sorted(SIZES), default="small")
     args = p.parse_args()
+    import attribution
     import identity
     import ingest
 
     rows = ingest.run(SIZES[args.size]["ingest"])
     rows += identity.run(SIZES[args.size]["identity"])
+    rows += attribution.run(SIZES[args.size]["attribution"])
     print_results(rows)
 
 
