@@ -10,13 +10,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-import yaml
+from ruamel.yaml import YAML
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketops.attribution import MODELS, NO_TOUCHPOINT, attribute, build_journeys, compare
 from marketops.attribution.credits import largest_remainder
 from marketops.errors import NotFound, ValidationFailed
+
+def _load(path):
+    """A hand-computed case (ruamel, the YAML reader marketops already depends on)."""
+    return YAML(typ="safe").load(path.read_text())
+
 
 CASES = sorted((Path(__file__).parent / "cases" / "attribution").glob("*.yaml"))
 UTC = dt.UTC
@@ -44,7 +49,7 @@ def _credits(out: pl.DataFrame) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_hand_computed_case(path):
-    case = yaml.safe_load(path.read_text())
+    case = _load(path)
     journeys = build_journeys(*_frames(case), lookback_days=case.get("lookback_days", 90),
                               direct=case.get("direct", "keep"))
     for exp in case["expect"]:
@@ -53,7 +58,7 @@ def test_hand_computed_case(path):
 
 
 def test_every_model_has_a_hand_computed_case():
-    covered = {e["model"] for p in CASES for e in yaml.safe_load(p.read_text())["expect"]}
+    covered = {e["model"] for p in CASES for e in _load(p)["expect"]}
     assert covered == set(MODELS)
 
 
