@@ -25,12 +25,14 @@ ORDERS = ("Conversion ID,Timestamp,Conversion Type,Contact ID,Value,Currency\n"
           "o2,2024-01-05T10:00:00Z,purchase,2,50.00,USD\n"
           "d1,2024-01-03T12:00:00Z,demo_request,2,,\n")
 RATES = "Date,Currency,Rate\n2024-01-01,USD,0.9000\n"
+SPEND = ("Day,Platform,Campaign,Impressions,Clicks,Cost,Currency\n"
+         "2024-01-01,google_ads,Brand,1000,50,100.00,EUR\n2024-01-01,meta_ads,Prospecting,2000,40,50.00,USD\n")
 
 
 @pytest.fixture
 def root(ws):
     for name, text in {"contacts.csv": CONTACTS, "visits.csv": VISITS, "orders.csv": ORDERS,
-                       "exchange_rates.csv": RATES}.items():
+                       "exchange_rates.csv": RATES, "ad_spend.csv": SPEND}.items():
         (ws.inbox / name).write_text(text)
     config = ws.root / "marketops.yaml"
     config.write_text(config.read_text() + (
@@ -84,3 +86,19 @@ def test_a_bad_conversion_definition_names_the_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(p)
     assert "marketops.yaml:5" in str(e.value) and "not 'peple'" in str(e.value)
+
+
+def test_channel_report_puts_cost_beside_credited_revenue_and_flags_the_far_worse_channel(root):
+    out = _cli("channels", "report", "-w", root, "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    rows = {r["channel"]: r for r in data["rows"]}
+    assert data["model"] == "last_non_direct" and data["currency"] == "EUR"
+    # Ann's purchase goes to Email (her last touch before it), Bo's purchase and demo to Paid Social
+    social, search = rows["Paid Social"], rows["Paid Search"]
+    assert (social["spend"], Decimal(social["conversions"]), social["revenue"]) == ("45.00", 2, "45.00")  # 50 USD
+    assert (social["cac"], social["roas"]) == ("22.50", "1.00")
+    assert (search["spend"], Decimal(search["conversions"]), search["roas"]) == ("100.00", 0, "0.00")
+    assert search["cac"] is None and "ROAS 0.00" in search["flag"]
+    assert data["rows"][0]["channel"] == "Paid Search"  # flagged channels come first
+    assert rows["Email"]["spend"] is None and rows["Email"]["revenue"] == "100.00"

@@ -44,7 +44,7 @@ from marketops.attribution.config import (
 from marketops.attribution.journeys import Journeys, build_journeys
 from marketops.errors import NotFound, unknown_name
 from marketops.funnel import STAGE_ALIASES, stage_key
-from marketops.metrics.query import Rates
+from marketops.metrics.query import Rates, engine_rates
 from marketops.workspace import Workspace
 
 
@@ -60,8 +60,7 @@ def workspace_journeys(ws: Workspace, config: AttributionConfig, *, by: str = "c
         if not definitions:
             raise unknown_name("conversion", conversion, [d.name for d in config.conversions])
     touches = _touches(ws, config, DIMENSIONS[by])
-    rates = Rates(ws.table("exchange_rates").select("date", "currency", "rate").to_pyarrow()
-                  if ws.engine.has_table("exchange_rates") else None, ws.config.reporting_currency)
+    rates = Rates(engine_rates(ws.engine), ws.config.reporting_currency)
     conversions = pl.concat([_conversions(ws, d, rates) for d in definitions], how="vertical")
     return build_journeys(touches, conversions, lookback_days=config.lookback_days, direct=config.direct)
 

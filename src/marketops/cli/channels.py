@@ -63,3 +63,33 @@ def explain_command(
     if where:
         console.print(f"  [dim]{len(rules)} workspace rule(s) from {where}/marketops.yaml tried first[/]",
                       highlight=False)
+
+
+@app.command("report")
+def report_command(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", envvar="MARKETOPS_WORKSPACE",
+                                            help="Workspace folder.")] = Path("."),
+    model: Annotated[str | None, typer.Option(help="Attribution model (default: attribution.model).")] = None,
+    by: Annotated[str, typer.Option(help="channel, source or campaign.")] = "channel",
+    json_: JsonOpt = False,
+) -> None:
+    """Channel performance: spend, sessions, credited conversions and revenue, CAC and ROAS; flags the
+    channels whose CAC or ROAS is far worse than the rest."""
+    from marketops.attribution.report import channel_report
+    from marketops.cli.output import print_table
+    from marketops.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        used, rows = channel_report(ws, ws.config.attribution, model=model, by=by)
+        currency = ws.config.reporting_currency
+    if json_:
+        print_json({"model": used, "by": by, "currency": currency, "rows": [r.to_json() for r in rows]})
+        return
+    print_table([{by: r.channel, f"spend {currency}": r.spend if r.spend is not None else "",
+                  "sessions": r.sessions if r.sessions is not None else "", "conversions": r.conversions,
+                  f"revenue {currency}": r.revenue, "CAC": r.cac if r.cac is not None else "",
+                  "ROAS": r.roas if r.roas is not None else ""} for r in rows],
+                title=f"Channel performance ({used})")
+    for r in rows:
+        if r.flag:
+            console.print(f"[bold red]{r.channel}[/]: {r.flag}")

@@ -34,7 +34,7 @@ def metrics(
 ) -> None:
     """Metrics by dimension and period, e.g. `marketops metrics clicks ctr spend --by channel --grain month`."""
     from marketops.metrics import load_catalog, query_metrics
-    from marketops.metrics.query import rates_from_rows
+    from marketops.metrics.query import engine_rates, rates_from_rows
     from marketops.workspace import Workspace
 
     try:
@@ -55,9 +55,8 @@ def metrics(
             if rates is not None:
                 with rates.open(newline="", encoding="utf-8") as f:
                     rate_table = rates_from_rows(csv.DictReader(f))
-            elif ws.engine.has_table("exchange_rates"):  # rates loaded like any other export
-                rate_table = rates_from_rows(ws.table("exchange_rates").select("date", "currency", "rate")
-                                             .to_pyarrow().to_pylist())
+            else:  # the rates loaded like any other export, if any
+                rate_table = engine_rates(ws.engine)
             result = query_metrics(ws.engine, names, by=by or [], grain=grain,
                                    start=from_.date() if from_ else None, end=to.date() if to else None,
                                    compare=compare or [], catalog=catalog,

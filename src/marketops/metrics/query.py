@@ -24,7 +24,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pyarrow as pa
@@ -32,6 +32,9 @@ import pyarrow as pa
 from marketops.errors import MarketopsError, NotFound, did_you_mean
 from marketops.metrics.definitions import DIMENSIONS, Catalog, Condition, Metric, load_catalog, table_columns
 from marketops.schema.base import Kind
+
+if TYPE_CHECKING:
+    from marketops.engine.base import Engine
 
 #: Grain name -> Ibis truncation unit.
 GRAINS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
@@ -354,6 +357,13 @@ def _shift_year(period: dt.date, grain: str) -> dt.date:
     if period.month == 2 and period.day == 29:
         return dt.date(period.year - 1, 2, 28)
     return period.replace(year=period.year - 1)
+
+
+def engine_rates(engine: Engine) -> pa.Table | None:
+    """The ``exchange_rates`` table the workspace loaded (date, currency, rate), or None."""
+    if not engine.has_table("exchange_rates"):
+        return None
+    return rates_from_rows(engine.table("exchange_rates").select("date", "currency", "rate").to_pyarrow().to_pylist())
 
 
 def rates_from_rows(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
