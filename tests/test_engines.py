@@ -1,5 +1,6 @@
 """The whole pipeline on DuckDB and PySpark gives identical tables: loading, cleaning, identity
-resolution, golden records, stitching and the scorecard."""
+resolution, golden records, stitching and the scorecard; and the analyses read off them (every
+attribution model, the funnel, metrics) agree too."""
 
 from __future__ import annotations
 
@@ -38,9 +39,23 @@ def _canonical(ws: Workspace) -> dict[str, list[dict]]:
     return out
 
 
+def _analyses(ws: Workspace) -> dict:
+    """What the analysis layer reads off the published tables: every attribution model's credits,
+    the funnel, and a metric by channel and month."""
+    from marketops.attribution import compare
+    from marketops.attribution.inputs import workspace_journeys
+    from marketops.funnel import funnel
+    from marketops.metrics import query_metrics
+
+    credits = compare(workspace_journeys(ws, ws.config.attribution)).sort("model", "channel").to_dicts()
+    steps = [s.to_json() for s in funnel(ws.table("lifecycle_stages").to_pyarrow()).steps]
+    clicks = sorted(map(str, query_metrics(ws.engine, ["clicks", "ctr"], by=["channel"]).to_pylist()))
+    return {"credits": credits, "funnel": steps, "clicks": clicks}
+
+
 @pytest.mark.spark
 def test_duckdb_and_spark_build_identical_canonical_tables(tmp_path, sample_dir):
-    results, models = {}, {}
+    results, models, analyses = {}, {}, {}
     for engine in ("duckdb", "spark"):
         root = tmp_path / engine
         Workspace.init(root).close()
@@ -52,6 +67,7 @@ def test_duckdb_and_spark_build_identical_canonical_tables(tmp_path, sample_dir)
             results[engine] = _canonical(ws)
             pairs = ws.table("identity_pairs").to_pyarrow().to_pylist()
             models[engine] = {r["pair_id"]: r["match_probability"] for r in pairs}
+            analyses[engine] = _analyses(ws)
     duck, spark = results["duckdb"], results["spark"]
     assert sorted(duck) == sorted(spark)
     # people, accounts, touchpoints, ad_spend..., and what identity resolution and the scorecard add
@@ -64,3 +80,4 @@ def test_duckdb_and_spark_build_identical_canonical_tables(tmp_path, sample_dir)
         assert probabilities.keys() == models["duckdb"].keys()
     for key, p in models["duckdb"].items():
         assert abs(p - models["spark"][key]) < 0.02, key
+    assert analyses["duckdb"] == analyses["spark"]
