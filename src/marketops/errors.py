@@ -124,6 +124,22 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def known_name(kind: str, word: str, choices: Iterable[str]) -> str:
+    """``word`` when it is one of ``choices``; else a ValueError with :func:`unknown_name`'s message,
+    which is what a pydantic validator raises so that the config error keeps its file and line.
+
+    Example:
+        >>> known_name("metric", "validty", ["validity", "completeness"])
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown metric 'validty' (did you mean 'validity'?); valid: completeness, validity
+    """
+    choices = list(choices)
+    if word not in choices:
+        raise ValueError(str(unknown_name(kind, word, choices)))
+    return word
+
+
 def unknown_name(kind: str, word: str, choices: Iterable[str]) -> NotFound:
     """A NotFound error listing the valid names and the closest one.
 

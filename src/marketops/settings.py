@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from marketops.attribution.config import AttributionConfig
-from marketops.errors import ConfigError, did_you_mean
+from marketops.errors import ConfigError, did_you_mean, known_name
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
 from marketops.quality.survivorship import SurvivorshipConfig
@@ -48,9 +48,7 @@ class SourceRule(BaseModel):
     @field_validator("entity")
     @classmethod
     def _known_entity(cls, v: str | None) -> str | None:
-        if v is not None and v not in ENTITIES:
-            raise ValueError(f"unknown entity '{v}'{did_you_mean(v, ENTITIES)}; valid: {', '.join(ENTITIES)}")
-        return v
+        return v if v is None else known_name("entity", v, ENTITIES)
 
 
 class ChannelRule(BaseModel):

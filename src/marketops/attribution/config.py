@@ -78,11 +78,9 @@ class AttributionConfig(BaseModel):
     @classmethod
     def _model(cls, v: str) -> str:
         from marketops.attribution import MODELS
-        from marketops.errors import did_you_mean
+        from marketops.errors import known_name
 
-        if v not in MODELS:
-            raise ValueError(f"unknown attribution model {v!r}{did_you_mean(v, MODELS)}; valid: {', '.join(MODELS)}")
-        return v
+        return known_name("attribution model", v, MODELS)
 
     def params(self, model: str) -> dict:
         """The keyword parameters this configuration gives ``model``."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from marketops.errors import did_you_mean
+from marketops.errors import did_you_mean, known_name
 from marketops.schema import ENTITIES
 
 if TYPE_CHECKING:
@@ -98,16 +98,12 @@ class QualityThreshold(BaseModel):
     @field_validator("table")
     @classmethod
     def _known_table(cls, v: str) -> str:
-        if v not in ENTITIES:
-            raise ValueError(f"unknown table '{v}'{did_you_mean(v, ENTITIES)}; valid: {', '.join(ENTITIES)}")
-        return v
+        return known_name("table", v, ENTITIES)
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, v: str) -> str:
-        if v not in METRICS:
-            raise ValueError(f"unknown metric '{v}'{did_you_mean(v, METRICS)}; valid: {', '.join(METRICS)}")
-        return v
+        return known_name("metric", v, METRICS)
 
     @model_validator(mode="after")
     def _coherent(self) -> QualityThreshold:
