@@ -114,6 +114,20 @@ def stage_key(name: str | None) -> str:
     return " ".join((name or "").casefold().replace("_", " ").split())
 
 
+def canonical_stages(stages: pl.Series, known: dict[str, str] | None = None) -> pl.Series:
+    """The funnel stage of each CRM stage name (None when unknown), worked out once per distinct name.
+
+    ``known`` maps comparable spellings (:func:`stage_key`) to stages; default: :data:`STAGE_ALIASES`.
+
+    >>> canonical_stages(pl.Series(["Marketing Qualified Lead", "MQL", "webinar"])).to_list()
+    ['mql', 'mql', None]
+    """
+    known = known if known is not None else {stage_key(k): v for k, v in STAGE_ALIASES.items()}
+    names = stages.unique().drop_nulls().to_list()
+    mapping = {n: known.get(stage_key(n)) for n in names}
+    return stages.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
 def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups: pa.Table | None = None,
            aliases: dict[str, str] | None = None, window_days: int = 30) -> FunnelReport:
     """The funnel of ``history`` (``person_id``, ``stage``, ``entered_at``: the lifecycle_stages table).
@@ -129,8 +143,7 @@ def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups:
     rank = {s: i for i, s in enumerate(stages)}
     frame = pl.from_arrow(history.select(["person_id", "stage", "entered_at"])).filter(
         pl.col("person_id").is_not_null() & pl.col("entered_at").is_not_null())
-    frame = frame.with_columns(pl.col("stage").map_elements(stage_key, return_dtype=pl.String).alias("key"))
-    frame = frame.with_columns(pl.col("key").replace_strict(known, default=None).alias("canonical"))
+    frame = frame.with_columns(canonical_stages(frame["stage"], known).alias("canonical"))
     unmatched = frame.filter(pl.col("canonical").is_null() | ~pl.col("canonical").is_in(list(stages)))
     unmatched_counts = dict(unmatched.group_by("stage").len().iter_rows()) if unmatched.height else {}
     frame = frame.filter(pl.col("canonical").is_in(list(stages))).with_columns(

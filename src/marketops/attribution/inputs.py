@@ -43,7 +43,7 @@ from marketops.attribution.config import (
 )
 from marketops.attribution.journeys import Journeys, build_journeys
 from marketops.errors import NotFound, unknown_name
-from marketops.funnel import STAGE_ALIASES, stage_key
+from marketops.funnel import STAGE_ALIASES, canonical_stages, stage_key
 from marketops.metrics.query import Rates, engine_rates
 from marketops.workspace import Workspace
 
@@ -99,8 +99,7 @@ def _lead_times(ws: Workspace) -> pl.DataFrame | None:
         return None
     t = ws.table("lifecycle_stages")
     rows = pl.from_arrow(t.filter(t.person_id.notnull()).select("person_id", "stage", "entered_at").to_pyarrow())
-    lead = {k for k, v in STAGE_ALIASES.items() if v == "lead"}
-    rows = rows.filter(pl.col("stage").map_elements(stage_key, return_dtype=pl.String).is_in(list(lead)))
+    rows = rows.filter(canonical_stages(rows["stage"]) == "lead")
     return rows.group_by("person_id").agg(pl.col("entered_at").min().alias("at"))
 
 
