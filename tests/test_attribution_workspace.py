@@ -102,3 +102,39 @@ def test_channel_report_puts_cost_beside_credited_revenue_and_flags_the_far_wors
     assert search["cac"] is None and "ROAS 0.00" in search["flag"]
     assert data["rows"][0]["channel"] == "Paid Search"  # flagged channels come first
     assert rows["Email"]["spend"] is None and rows["Email"]["revenue"] == "100.00"
+
+
+LIFECYCLE = ("Contact ID,Stage,Entered At\n"
+             "1,Lead,2024-01-01T12:00:00Z\n"
+             "1,lead,2024-01-03T12:00:00Z\n"  # the CRM repeats the stage: still one lead
+             "2,Lead,2024-01-02T10:00:00Z\n"
+             "2,Marketing Qualified Lead,2024-01-03T10:00:00Z\n")
+DEALS = ("Deal ID,Deal Name,Contact ID,Amount,Currency,Create Date,Close Date,Won\n"
+         "D1,Acme renewal,1,1000.00,EUR,2024-01-03T11:00:00Z,2024-02-01T10:00:00Z,true\n"
+         "D2,Bo upsell,2,200.00,USD,2024-01-04T10:00:00Z,,false\n")
+
+
+def test_channel_report_credits_leads_once_per_person_and_pipeline_when_deals_are_created(root):
+    (root / "inbox" / "lifecycle.csv").write_text(LIFECYCLE)
+    (root / "inbox" / "deals.csv").write_text(DEALS)
+    from marketops.workspace import Workspace
+
+    with Workspace.open(root) as ws:
+        assert run_pipeline(ws).status == "succeeded"
+    out = _cli("channels", "report", "-w", root, "--json", "-o", root / "report.csv")
+    assert out.exit_code == 0, out.output
+    rows = {r["channel"]: r for r in json.loads(out.output)["rows"]}
+    # last non-direct touch: Ann became a lead on Jan 1 after her Paid Search visit (once, though the CRM
+    # lists two lead rows); Bo on Jan 2 from Paid Social. Ann's deal was created on Jan 3 after her
+    # Email visit, Bo's (200 USD = 180.00 EUR) after Paid Social.
+    assert {c: (Decimal(r["leads"]), Decimal(r["pipeline"])) for c, r in rows.items()} == {
+        "Paid Search": (1, 0), "Paid Social": (1, Decimal("180.00")), "Email": (0, Decimal("1000.00"))}
+    assert rows["Paid Search"]["cpl"] == "100.00" and rows["Paid Social"]["cpl"] == "45.00"
+    exported = (root / "report.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert exported[0].startswith("channel,spend,sessions,leads,pipeline,conversions,revenue,cpl,cac,roas")
+    assert len(exported) == 1 + len(rows)
+
+
+def test_channel_report_leaves_leads_and_pipeline_empty_without_crm_history(root):
+    rows = json.loads(_cli("channels", "report", "-w", root, "--json").output)["rows"]
+    assert all(r["leads"] is None and r["pipeline"] is None and r["cpl"] is None for r in rows)

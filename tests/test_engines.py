@@ -41,7 +41,7 @@ def _canonical(ws: Workspace) -> dict[str, list[dict]]:
 
 def _analyses(ws: Workspace) -> dict:
     """What the analysis layer reads off the published tables: every attribution model's credits,
-    the funnel, and a metric by channel and month."""
+    the funnel, and metrics by channel and month."""
     from marketops.attribution import compare
     from marketops.attribution.inputs import workspace_journeys
     from marketops.funnel import funnel
@@ -50,7 +50,10 @@ def _analyses(ws: Workspace) -> dict:
     credits = compare(workspace_journeys(ws, ws.config.attribution)).sort("model", "channel").to_dicts()
     steps = [s.to_json() for s in funnel(ws.table("lifecycle_stages").to_pyarrow()).steps]
     clicks = sorted(map(str, query_metrics(ws.engine, ["clicks", "ctr"], by=["channel"]).to_pylist()))
-    return {"credits": credits, "funnel": steps, "clicks": clicks}
+    # people's metrics by their first touch and their account's segment join across four tables
+    leads = sorted(map(str, query_metrics(ws.engine, ["leads", "pipeline_value"], by=["channel", "segment"],
+                                          compare=["previous"]).to_pylist()))
+    return {"credits": credits, "funnel": steps, "clicks": clicks, "leads": leads}
 
 
 @pytest.mark.spark

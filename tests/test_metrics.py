@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal as D
 
+import openpyxl
 import pyarrow as pa
 import pytest
 import typer
@@ -162,8 +163,8 @@ def test_unknown_names_say_what_was_meant(ws):
         query_metrics(ws.engine, ["clicks"], by=["chanel"])
     with pytest.raises(NotFound, match=r"unknown grain 'montth' \(did you mean 'month'\?\)"):
         query_metrics(ws.engine, ["clicks"], grain="montth")
-    with pytest.raises(NotFound, match="metric 'leads' cannot be broken down by 'channel'"):
-        query_metrics(ws.engine, ["leads"], by=["channel"])
+    with pytest.raises(NotFound, match="metric 'clicks' cannot be broken down by 'segment'"):
+        query_metrics(ws.engine, ["clicks"], by=["segment"])
 
 
 def test_bad_definition_names_file_line_and_suggestion(tmp_path):
@@ -243,12 +244,14 @@ def test_cli_prints_json_and_writes_csv(ws):
     out_csv = ws.root / "m.csv"
     res = CliRunner().invoke(app, ["metrics", "clicks", "ctr", "spend", "--by", "channel", "--grain", "month",
                                    "--from", "2024-01-01", "--to", "2024-01-31", "--json", "--csv", str(out_csv),
-                                   "-w", str(ws.root)])
+                                   "-o", str(ws.root / "m.xlsx"), "-w", str(ws.root)])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert rows[0] == {"period": "2024-01-01", "channel": "Paid Search", "clicks": 20,
                        "ctr": pytest.approx(20 / 1100 * 100), "spend": "20.00"}
-    assert out_csv.read_text().splitlines()[0] == "period,channel,clicks,ctr,spend"
+    assert out_csv.read_text(encoding="utf-8-sig").splitlines()[0] == "period,channel,clicks,ctr,spend"
+    sheet = openpyxl.load_workbook(ws.root / "m.xlsx").active
+    assert [c.value for c in sheet[1]] == ["period", "channel", "clicks", "ctr", "spend"] and sheet.max_row == 3
     res = CliRunner().invoke(app, ["metrics", "clikcs", "-w", str(ws.root)])
     assert res.exit_code == 1 and "did you mean 'clicks'" in res.output
 
@@ -266,3 +269,45 @@ def test_same_results_on_duckdb_and_pyspark(tmp_path):
     results = on_each_engine(tmp_path, build)
     assert results["duckdb"] == results["spark"]
     assert len(results["duckdb"]) >= 4
+
+
+def test_people_metrics_break_down_by_first_touch_country_segment_and_industry(ws):
+    ts = dt.datetime
+    stages = pa.table({"person_id": ["P1", "P1", "P2", "P3", "P4"],
+                       "stage": ["Lead", "Marketing Qualified Lead", "lead", "LEAD", "lead"],
+                       "entered_at": [ts(2024, 1, 2), ts(2024, 1, 9), ts(2024, 1, 3), ts(2024, 1, 4), ts(2024, 1, 5)]})
+    touches = pa.table({"record_key": ["t1", "t2", "t3", "t4"], "person_id": ["P1", "P1", "P2", "P3"],
+                        "occurred_at": [ts(2024, 1, 1), ts(2023, 12, 1), ts(2024, 1, 1), ts(2024, 1, 1)],
+                        "channel_group": ["Email", "Paid Search", "Paid Search", "Organic Search"],
+                        "source": ["newsletter", "google", "google", "bing"], "medium": ["email", "cpc", "cpc", "organic"],
+                        "campaign": [None, "brand", "brand", None]})
+    golden = pa.table({"person_id": ["P1", "P2", "P3", "P4"], "country": ["IT", "IT", "ES", None],
+                       "account_id": ["A1", "A2", "A3", None]})
+    accounts = pa.table({"account_id": ["A1", "A2", "A3"], "industry": ["Software", "Retail", "Software"],
+                         "employees": pa.array([40, 150, 5000], pa.int64())})
+    publish(ws, lifecycle_stages=stages, touchpoints=touches, golden_people=golden, golden_accounts=accounts)
+
+    def by(dim, **kw):
+        out = query_metrics(ws.engine, ["leads", "mqls"], by=[dim], grain="month", **kw).to_pylist()
+        return {r[dim]: (r["leads"], r["mqls"]) for r in out}
+
+    # P1's first touch is the December Paid Search click, not January's email; P4 has no touchpoint
+    assert by("channel") == {"Paid Search": (2, 1), "Organic Search": (1, 0), None: (1, 0)}
+    assert by("source") == {"google": (2, 1), "bing": (1, 0), None: (1, 0)}
+    assert by("country") == {"IT": (2, 1), "ES": (1, 0), None: (1, 0)}
+    assert by("segment") == {"SMB": (1, 1), "Mid-market": (1, 0), "Enterprise": (1, 0), None: (1, 0)}
+    assert by("segment", segments={"Small": 0, "Large": 100}) == {"Small": (1, 1), "Large": (2, 0), None: (1, 0)}
+    assert by("industry") == {"Software": (2, 1), "Retail": (1, 0), None: (1, 0)}
+    (row,) = query_metrics(ws.engine, ["lead_to_mql_rate"], grain="month").to_pylist()
+    assert row["lead_to_mql_rate"] == pytest.approx(25.0)  # "Marketing Qualified Lead" counts as an MQL
+
+
+def test_a_comparison_before_the_data_begins_is_unknown_not_zero(ws):
+    publish(ws, ad_spend=SPEND)
+    out = query_metrics(ws.engine, ["clicks", "ctr"], grain="month", start=d(2023, 1, 1), end=d(2023, 2, 28),
+                        compare=["previous", "year"]).to_pylist()
+    jan, feb = out
+    # nothing was recorded before January 2023: December is unknown, February 2023 truly had no clicks
+    assert (jan["clicks"], jan["clicks_prev"], jan["clicks_change"], jan["clicks_last_year"]) == (2, None, None, None)
+    assert jan["ctr_prev"] is None
+    assert (feb["clicks"], feb["clicks_prev"], feb["clicks_change"]) == (0, 2, -1.0)

@@ -27,6 +27,7 @@ from ruamel.yaml.error import YAMLError
 
 from marketops.attribution.config import AttributionConfig
 from marketops.errors import ConfigError, did_you_mean, known_name
+from marketops.metrics.definitions import DEFAULT_SEGMENTS
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
 from marketops.quality.survivorship import SurvivorshipConfig
@@ -150,6 +151,10 @@ class WorkspaceConfig(BaseModel):
     quality: QualityConfig = Field(
         default_factory=QualityConfig,
         description="Data-quality thresholds that warn about or fail a run (see docs/quality.md).")
+    segments: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SEGMENTS),
+        description="Account size segments for the `segment` dimension: name -> fewest employees, e.g. "
+                    "{SMB: 0, Mid-market: 100, Enterprise: 1000}.")
 
     @field_validator("timezone")
     @classmethod
@@ -180,6 +185,16 @@ class WorkspaceConfig(BaseModel):
         for spelling, source in v.items():
             if not spelling.strip() or not source.strip():
                 raise ValueError(f"source alias '{spelling}: {source}' needs a spelling and a source name")
+        return v
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, v: dict[str, int]) -> dict[str, int]:
+        if not v:
+            raise ValueError("segments needs at least one name, e.g. {SMB: 0, Enterprise: 1000}")
+        for name, minimum in v.items():
+            if not str(name).strip() or minimum < 0:
+                raise ValueError(f"segment '{name}: {minimum}' needs a name and a number of employees of 0 or more")
         return v
 
     @field_validator("reporting_currency")

@@ -39,6 +39,12 @@ class ConversionDefinition(BaseModel):
         description="Column -> value (or list of values) rows must have, e.g. {type: demo_request}, "
                     "{is_won: true}, {stage: mql}; text compares case-insensitively, stages by their usual spellings.")
     revenue: bool = Field(default=False, description="Credit revenue too: value of a conversion, amount of a deal.")
+    at: str | None = Field(
+        default=None, description="Column that says when it happened; default: occurred_at (conversions), "
+                                  "closed_at (opportunities), entered_at (lifecycle_stages). Use created_at "
+                                  "on opportunities to credit pipeline when deals are created.")
+    first_only: bool = Field(default=False, description="Count only each person's first conversion of this kind "
+                                                        "(e.g. becoming a lead once, whatever the CRM repeats).")
 
     @field_validator("table")
     @classmethod

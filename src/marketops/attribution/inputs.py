@@ -43,7 +43,8 @@ from marketops.attribution.config import (
 )
 from marketops.attribution.journeys import Journeys, build_journeys
 from marketops.errors import NotFound, unknown_name
-from marketops.funnel import STAGE_ALIASES, canonical_stages, stage_key
+from marketops.funnel import canonical_stages
+from marketops.lifecycle import stage_spellings
 from marketops.metrics.query import Rates, engine_rates
 from marketops.workspace import Workspace
 
@@ -52,17 +53,25 @@ def workspace_journeys(ws: Workspace, config: AttributionConfig, *, by: str = "c
                        conversion: str | None = None) -> Journeys:
     """The journeys of the workspace's last good run, attributed ``by`` channel, source or campaign;
     ``conversion`` limits them to one definition (by name)."""
-    if by not in DIMENSIONS:
-        raise unknown_name("attribution dimension", by, DIMENSIONS)
     definitions = config.conversions
     if conversion is not None:
         definitions = [d for d in definitions if d.name == conversion]
         if not definitions:
             raise unknown_name("conversion", conversion, [d.name for d in config.conversions])
+    return journeys_for(ws, config, [definitions], by=by)[0]
+
+
+def journeys_for(ws: Workspace, config: AttributionConfig, definition_sets: list[list[ConversionDefinition]],
+                 *, by: str = "channel") -> list[Journeys]:
+    """One :class:`Journeys` per list of conversion definitions, over touchpoints read once (a report
+    that credits leads, pipeline and revenue attributes three sets of conversions)."""
+    if by not in DIMENSIONS:
+        raise unknown_name("attribution dimension", by, DIMENSIONS)
     touches = _touches(ws, config, DIMENSIONS[by])
     rates = Rates(engine_rates(ws.engine), ws.config.reporting_currency)
-    conversions = pl.concat([_conversions(ws, d, rates) for d in definitions], how="vertical")
-    return build_journeys(touches, conversions, lookback_days=config.lookback_days, direct=config.direct)
+    return [build_journeys(touches, pl.concat([_conversions(ws, d, rates) for d in definitions], how="vertical"),
+                           lookback_days=config.lookback_days, direct=config.direct)
+            for definitions in definition_sets]
 
 
 def _touches(ws: Workspace, config: AttributionConfig, column: str) -> pl.DataFrame:
@@ -119,7 +128,9 @@ def _conversions(ws: Workspace, d: ConversionDefinition, rates: Rates) -> pl.Dat
     t = ws.table(d.table)
     if "person_id" not in t.columns:
         return empty
-    when = CONVERSION_TABLES[d.table]
+    when = d.at or CONVERSION_TABLES[d.table]
+    if when not in t.columns:
+        raise unknown_name(f"time column of {d.table} (conversion {d.name!r})", when, t.columns)
     t = t.filter(t.person_id.notnull() & t[when].notnull())
     for column, wanted in d.match.items():
         if column not in t.columns:
@@ -133,6 +144,8 @@ def _conversions(ws: Workspace, d: ConversionDefinition, rates: Rates) -> pl.Dat
     frame = pl.from_arrow(t.select(**cols).to_pyarrow())
     if frame.height == 0:
         return empty
+    if d.first_only:
+        frame = frame.sort("converted_at", "conversion_id").unique("person_id", keep="first", maintain_order=True)
     if money:
         revenue = [None if a is None else str(rates.convert(Decimal(a), c, w.date() if isinstance(w, dt.datetime) else w))
                    for a, c, w in zip(frame["_amount"].to_list(), frame["_currency"].to_list(),
@@ -148,6 +161,5 @@ def _matches(column: ibis.Value, wanted: str | list[str] | bool, *, stages: bool
         return column == wanted
     values = [wanted] if isinstance(wanted, str) else wanted
     if stages:  # "mql" matches "Marketing Qualified Lead": the funnel's spellings
-        canonical = {STAGE_ALIASES.get(stage_key(v), stage_key(v)) for v in values}
-        values = sorted({k for k, v in STAGE_ALIASES.items() if v in canonical} | canonical)
+        values = stage_spellings(values)
     return column.cast("string").lower().isin([v.lower() for v in values])

@@ -71,25 +71,58 @@ def report_command(
                                             help="Workspace folder.")] = Path("."),
     model: Annotated[str | None, typer.Option(help="Attribution model (default: attribution.model).")] = None,
     by: Annotated[str, typer.Option(help="channel, source or campaign.")] = "channel",
+    export: Annotated[Path | None, typer.Option("--export", "-o", help="Also write the rows to a .csv, .xlsx "
+                                                "or .parquet file.")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Channel performance: spend, sessions, credited conversions and revenue, CAC and ROAS; flags the
-    channels whose CAC or ROAS is far worse than the rest."""
+    """Channel performance: spend, sessions, and the leads, pipeline, conversions and revenue the model
+    credits; CPL, CAC and ROAS; flags the channels whose CAC or ROAS is far worse than the rest."""
     from marketops.attribution.report import channel_report
     from marketops.cli.output import print_table
+    from marketops.exports import export_table
     from marketops.workspace import Workspace
 
-    with Workspace.open(workspace, read_only=True) as ws:
-        used, rows = channel_report(ws, ws.config.attribution, model=model, by=by)
-        currency = ws.config.reporting_currency
+    try:
+        with Workspace.open(workspace, read_only=True) as ws:
+            used, rows = channel_report(ws, ws.config.attribution, model=model, by=by)
+            currency = ws.config.reporting_currency
+        if export is not None:
+            n = export_table(_rows_table(rows, by), export)
+    except MarketopsError as e:
+        fail(e.message, e.hint)
     if json_:
         print_json({"model": used, "by": by, "currency": currency, "rows": [r.to_json() for r in rows]})
         return
-    print_table([{by: r.channel, f"spend {currency}": r.spend if r.spend is not None else "",
-                  "sessions": r.sessions if r.sessions is not None else "", "conversions": r.conversions,
-                  f"revenue {currency}": r.revenue, "CAC": r.cac if r.cac is not None else "",
-                  "ROAS": r.roas if r.roas is not None else ""} for r in rows],
+    blank = ""
+    print_table([{by: r.channel, f"spend {currency}": _or(r.spend, blank), "sessions": _or(r.sessions, blank),
+                  "leads": _or(r.leads, blank), f"pipeline {currency}": _or(r.pipeline, blank),
+                  "conversions": r.conversions, f"revenue {currency}": r.revenue, "CPL": _or(r.cpl, blank),
+                  "CAC": _or(r.cac, blank), "ROAS": _or(r.roas, blank)} for r in rows],
                 title=f"Channel performance ({used})")
     for r in rows:
         if r.flag:
-            console.print(f"[bold red]{r.channel}[/]: {r.flag}")
+            console.print(f"[bold red]{r.channel}[/]: {r.flag}", highlight=False)
+    if export is not None:
+        console.print(f"Wrote {n:,} rows to {export}")
+
+
+def _or(value: object, blank: str) -> object:
+    return blank if value is None else value
+
+
+def _rows_table(rows: list, by: str):
+    """The report as an Arrow table with exact decimals, for CSV/XLSX/Parquet export."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    data = [r.to_json() for r in rows]
+    money = pa.decimal128(24, 6)
+    types = {"channel": pa.string(), "spend": money, "sessions": pa.int64(), "leads": money, "pipeline": money,
+             "conversions": money, "revenue": money, "cpl": money, "cac": money, "roas": money, "flag": pa.string()}
+
+    def cell(v, t):
+        return Decimal(v) if v is not None and pa.types.is_decimal(t) else v
+
+    return pa.table({(by if c == "channel" else c): pa.array([cell(d[c], t) for d in data], t)
+                     for c, t in types.items()})

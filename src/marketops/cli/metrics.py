@@ -16,7 +16,8 @@ from marketops.errors import MarketopsError
 def metrics(
     names: Annotated[list[str] | None, typer.Argument(help="Metrics to show (clicks ctr spend...).")] = None,
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Dimension to break down by (repeatable): "
-                                                 "channel, source, medium, campaign, platform, country...")] = None,
+                                                 "channel, source, medium, campaign, platform, country, segment, "
+                                                 "industry... (`--list` shows each metric's)")] = None,
     grain: Annotated[str, typer.Option("--grain", "-g", help="day, week, month or quarter.")] = "month",
     from_: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"],
                                                       help="First day (inclusive), YYYY-MM-DD.")] = None,
@@ -28,11 +29,14 @@ def metrics(
         "--rates", help="CSV of exchange rates (date, currency, rate: reporting-currency units per unit); "
                         "default: the exchange_rates table loaded from the inbox.")] = None,
     csv_: Annotated[Path | None, typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
+    export: Annotated[Path | None, typer.Option("--export", "-o", help="Also write the result to a .csv, .xlsx "
+                                                "or .parquet file.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the metrics that can be queried.")] = False,
     workspace: WorkspaceOpt = Path("."),
     json_: JsonOpt = False,
 ) -> None:
     """Metrics by dimension and period, e.g. `marketops metrics clicks ctr spend --by channel --grain month`."""
+    from marketops.exports import export_table
     from marketops.metrics import load_catalog, query_metrics
     from marketops.metrics.query import engine_rates, rates_from_rows
     from marketops.workspace import Workspace
@@ -60,15 +64,13 @@ def metrics(
             result = query_metrics(ws.engine, names, by=by or [], grain=grain,
                                    start=from_.date() if from_ else None, end=to.date() if to else None,
                                    compare=compare or [], catalog=catalog,
-                                   reporting_currency=ws.config.reporting_currency, rates=rate_table)
+                                   reporting_currency=ws.config.reporting_currency, rates=rate_table,
+                                   segments=ws.config.segments)
+        written = [(path, export_table(result, path, "csv" if path is csv_ else None))
+                   for path in (csv_, export) if path is not None]
     except (MarketopsError, ValueError) as e:
         fail(getattr(e, "message", str(e)), getattr(e, "hint", None))
     rows = result.to_pylist()
-    if csv_ is not None:
-        with csv_.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=result.column_names)
-            writer.writeheader()
-            writer.writerows(rows)
     if json_:
         print_json(rows)
     elif not rows:
@@ -77,5 +79,6 @@ def metrics(
         shown = [{c: (f"{v:+.1%}" if v is not None and c.endswith("_change") else v) for c, v in r.items()}
                  for r in rows]
         print_table(shown, result.column_names, title=", ".join(names))
-    if csv_ is not None and not json_:
-        console.print(f"Wrote {len(rows):,} rows to {csv_}")
+    if not json_:
+        for path, n in written:
+            console.print(f"Wrote {n:,} rows to {path}")

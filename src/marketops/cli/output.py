@@ -6,10 +6,10 @@ Everything that prints lives under ``cli/``; the layers below return data.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +28,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def _default(v: Any) -> Any:
     if isinstance(v, (dt.datetime, dt.date)):
         return v.isoformat()
-    if isinstance(v, decimal.Decimal):
+    if isinstance(v, Decimal):
         return str(v)
     if isinstance(v, Path):
         return str(v)
@@ -48,7 +48,7 @@ def fmt(v: Any) -> str:
         return "yes" if v else "no"
     if isinstance(v, int):
         return f"{v:,}"
-    if isinstance(v, float):
+    if isinstance(v, float | Decimal):
         return f"{v:,.2f}"
     if isinstance(v, dt.datetime):
         return v.strftime("%Y-%m-%d %H:%M")
@@ -62,7 +62,8 @@ def print_table(rows: Sequence[dict], columns: Iterable[str] | None = None, *, t
     columns = list(columns or (rows[0].keys() if rows else []))
     table = Table(title=title, header_style="bold", show_lines=False)
     for c in columns:
-        numeric = bool(rows) and all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows)
+        numeric = bool(rows) and all(isinstance(r.get(c), int | float | Decimal) or r.get(c) in (None, "")
+                                     for r in rows)
         table.add_column(c.replace("_", " "), justify="right" if numeric else "left",
                          style=(styles or {}).get(c), overflow="fold")
     for r in rows:

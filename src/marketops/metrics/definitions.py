@@ -42,19 +42,31 @@ from marketops.schema.base import Kind
 AGGREGATES = ("sum", "count", "count_distinct", "avg", "min", "max")
 FORMATS = ("number", "currency", "percent")
 
+#: Dimensions of a person, for tables whose rows belong to one (``person_id``): the channel,
+#: source, medium and campaign of the person's first touchpoint, the country of their golden
+#: record, and the industry and size segment of their account.
+PERSON_DIMENSIONS = {"channel": "@first_touch:channel_group", "source": "@first_touch:source",
+                     "medium": "@first_touch:medium", "campaign": "@first_touch:campaign",
+                     "country": "@person:country", "segment": "@segment", "industry": "@account:industry"}
+
 #: Dimension name -> the column (or built expression, see ``query``) it reads, per table.
 #: Only these pairs can be queried; a metric lists the subset it allows.
 DIMENSIONS: dict[str, dict[str, str]] = {
     "ad_spend": {"channel": "@platform_channel", "platform": "platform", "campaign": "campaign"},
     "web_traffic": {"channel": "channel_group", "source": "source", "medium": "medium", "campaign": "campaign"},
     "touchpoints": {"channel": "channel_group", "source": "source", "medium": "medium", "campaign": "campaign",
-                    "country": "country", "type": "type"},
+                    "country": "country", "type": "type", "segment": "@segment",
+                    "industry": "@account:industry"},
     "email_campaigns": {"channel": "@email", "platform": "platform", "campaign": "name"},
-    "opportunities": {"source": "lead_source", "pipeline": "pipeline", "owner": "owner"},
-    "people": {"source": "lead_source", "country": "country"},
-    "conversions": {"type": "type"},
-    "lifecycle_stages": {},
+    "opportunities": {**PERSON_DIMENSIONS, "lead_source": "lead_source", "pipeline": "pipeline", "owner": "owner"},
+    "people": {**PERSON_DIMENSIONS, "lead_source": "lead_source"},
+    "conversions": {**PERSON_DIMENSIONS, "type": "type"},
+    "lifecycle_stages": dict(PERSON_DIMENSIONS),
 }
+
+#: Account size segments: name -> the fewest employees an account of the segment has. A workspace
+#: sets its own under ``segments:`` in marketops.yaml.
+DEFAULT_SEGMENTS = {"SMB": 0, "Mid-market": 100, "Enterprise": 1000}
 
 #: The time column a metric uses when it names none.
 DEFAULT_TIME = {"ad_spend": "date", "web_traffic": "date", "touchpoints": "occurred_at",

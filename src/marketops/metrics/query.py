@@ -30,7 +30,9 @@ import ibis
 import pyarrow as pa
 
 from marketops.errors import MarketopsError, NotFound, did_you_mean
+from marketops.lifecycle import stage_spellings
 from marketops.metrics.definitions import DIMENSIONS, Catalog, Condition, Metric, load_catalog, table_columns
+from marketops.metrics.people import column_of, is_person_dimension, with_person_dimensions
 from marketops.schema.base import Kind
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ def query_metrics(
     catalog: Catalog | None = None,
     reporting_currency: str = "EUR",
     rates: pa.Table | None = None,
+    segments: Mapping[str, int] | None = None,
 ) -> pa.Table:
     """Metrics ``names`` per period (``grain``) and dimension values (``by``), as an Arrow table.
 
@@ -100,6 +103,9 @@ def query_metrics(
     ``previous``: ``<m>_prev`` and ``<m>_change`` (relative: 0.25 = +25 %); with ``year``:
     ``<m>_last_year`` and ``<m>_yoy_change``. ``start`` and ``end`` are inclusive days. Money is
     converted to ``reporting_currency`` with ``rates`` and rounded to the cent at the end.
+    ``segments`` (name -> fewest employees) bands accounts for the ``segment`` dimension.
+
+    A comparison with a period before the metric's data begins is empty (unknown), not zero.
     """
     catalog = catalog or load_catalog()
     metrics = [catalog.get(n) for n in dict.fromkeys(names)]
@@ -127,9 +133,14 @@ def query_metrics(
     base = []
     for m in metrics:
         base += [b for b in catalog.base_metrics(m.name) if b not in base]
+    begins: dict[str, dt.date | None] = {}
     for (table, time), group in _by_table(base).items():
-        t = source.table(table) if hasattr(source, "table") else source[table]
+        t = with_person_dimensions(_table(source, table), [DIMENSIONS[table][d] for d in by],
+                                   lambda name: _table(source, name, missing_ok=True), segments)
         values.update(_aggregate(t, table, time, group, by, grain, query_start, end, money))
+        if compare:
+            begin = _data_begins(t, table, time)
+            begins |= {m.name: _truncate(begin, grain) if begin else None for m in group}
 
     keys = set().union(*(v.keys() for v in values.values())) if values else set()
     if "previous" in compare:
@@ -145,6 +156,12 @@ def query_metrics(
             cache[(name, key)] = _value(catalog, values, name, key, value)
         return cache[(name, key)]
 
+    def compared(name: str, key: tuple) -> Decimal | None:
+        # before its table's first row a metric is unknown: a zero there would read as a real drop to nothing
+        if any(begins.get(b.name) is None or key[0] < begins[b.name] for b in catalog.base_metrics(name)):
+            return None
+        return value(name, key)
+
     columns: dict[str, list] = {"period": [k[0] for k in keys]}
     for i, d in enumerate(by):
         columns[d] = [k[i + 1] for k in keys]
@@ -156,7 +173,7 @@ def query_metrics(
             if kind not in compare:
                 continue
             shift = (lambda p: _shift(p, grain, -1)) if kind == "previous" else (lambda p: _shift_year(p, grain))
-            prev = [value(m.name, (shift(k[0]), *k[1:])) for k in keys]
+            prev = [compared(m.name, (shift(k[0]), *k[1:])) for k in keys]
             columns[m.name + prev_col], types[m.name + prev_col] = _typed(catalog, m, prev)
             columns[m.name + change_col] = [_change(c, p) for c, p in zip(cur, prev, strict=True)]
             types[m.name + change_col] = pa.float64()
@@ -204,8 +221,26 @@ def _by_table(metrics: list[Metric]) -> dict[tuple[str, str], list[Metric]]:
     return out
 
 
+def _table(source: TableSource, name: str, *, missing_ok: bool = False) -> ibis.Table | None:
+    if hasattr(source, "table"):
+        if missing_ok and not source.has_table(name):
+            return None
+        return source.table(name)
+    if missing_ok and name not in source:
+        return None
+    return source[name]
+
+
+def _data_begins(t: ibis.Table, table: str, time: str) -> dt.date | None:
+    """The day of the table's first row (None when it is empty)."""
+    first = t[time].min().to_pyarrow().as_py()
+    return first.date() if isinstance(first, dt.datetime) else first
+
+
 def _dimension(t: ibis.Table, table: str, dim: str) -> ibis.Value:
     source = DIMENSIONS[table][dim]
+    if is_person_dimension(source):
+        return t[column_of(source)]
     if source == "@email":
         return ibis.literal("Email")
     if source == "@platform_channel":
@@ -233,9 +268,13 @@ def _dim(name: str) -> str:
     return f"_dim_{name}"
 
 
-def _condition(t: ibis.Table, c: Condition) -> ibis.BooleanValue:
+def _condition(t: ibis.Table, c: Condition, table: str) -> ibis.BooleanValue:
     col = t[c.column]
     text = col.type().is_string()
+    if table == "lifecycle_stages" and c.column == "stage" and c.op in ("=", "!=", "in", "not in"):
+        # stage = 'mql' also counts "Marketing Qualified Lead": CRMs spell stages their own way
+        values = [c.value] if c.op in ("=", "!=") else list(c.value)
+        c = Condition(c.column, "in" if c.op in ("=", "in") else "not in", tuple(stage_spellings(values)))
 
     def lit(v: Any) -> Any:
         if isinstance(v, str) and text:
@@ -260,7 +299,7 @@ def _agg(t: ibis.Table, m: Metric) -> ibis.Value:
     agg = m.aggregate
     where = None
     for c in m.conditions:
-        cond = _condition(t, c)
+        cond = _condition(t, c, m.table)
         where = cond if where is None else where & cond
     if agg.days:
         a, b = (t[x].cast("timestamp") for x in agg.days)
