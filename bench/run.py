@@ -13,9 +13,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 SIZES = {
-    "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000], "attribution": [100_000]},
+    "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000], "attribution": [100_000],
+              "metrics": [1_000_000]},
     "large": {"ingest": [100_000, 1_000_000], "identity": [10_000, 100_000, 1_000_000],
-              "attribution": [100_000, 1_000_000]},
+              "attribution": [100_000, 1_000_000], "metrics": [1_000_000, 10_000_000]},
 }
 COLUMNS = ["bench", "size", "rows", "seconds", "rows_per_s", "peak_mb", "peer", "peer_seconds", "ratio", "note"]
 
@@ -39,10 +40,12 @@ def main() -> None:
     import attribution
     import identity
     import ingest
+    import metrics
 
     rows = ingest.run(SIZES[args.size]["ingest"])
     rows += identity.run(SIZES[args.size]["identity"])
     rows += attribution.run(SIZES[args.size]["attribution"])
+    rows += metrics.run(SIZES[args.size]["metrics"])
     print_results(rows)
 
 

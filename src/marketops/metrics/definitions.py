@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -396,10 +397,12 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def builtin_metrics() -> list[Metric]:
-    """The metrics shipped with marketops (``metrics/builtin.yaml``)."""
+@functools.cache
+def builtin_metrics() -> tuple[Metric, ...]:
+    """The metrics shipped with marketops (``metrics/builtin.yaml``), parsed once per process
+    (parsing costs more than a month x channel query over millions of rows)."""
     path = resources.files("marketops.metrics") / BUILTIN_FILE
-    return parse_metrics(path.read_text(encoding="utf-8"), str(path))
+    return tuple(parse_metrics(path.read_text(encoding="utf-8"), str(path)))
 
 
 def load_catalog(workspace_yaml: Path | None = None, *, extra: Iterable[Metric] = ()) -> Catalog:
