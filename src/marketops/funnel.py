@@ -13,9 +13,24 @@ first touch.
 
 Cohorts are compared fairly: in a cohort, a conversion counts only when it happened within
 ``window_days`` of reaching the stage, and only people who reached the stage at least that long
-before the newest data count at all (a month-old cohort has not had the time an old one had). The
-**bottleneck** is the transition whose windowed conversion fell most from the previous cohort to
-the latest one (each with at least :data:`MIN_COHORT` people), else the one that converts worst.
+before the newest data count at all (a month-old cohort has not had the time an old one had); a
+cohort's median days are over those windowed conversions.
+
+A transition gets worse in two ways: fewer people move on (conversion) or they take longer
+(speed). Both are put on one scale, the share of the transition's throughput lost: a conversion
+falling from 50 % to 20 % loses 60 % (``1 - 20/50``); a median growing from 5 to 12 days loses 58 %
+(``1 - 5/12``: people move on at 5/12 of the old pace). Medians under a day count as one day, so a
+same-day step turning into a half-day one is no alarm. A worsening counts only when it loses at
+least :data:`MIN_LOSS`, is unlikely to be chance (:data:`CONFIDENCE` across all the comparisons
+made at once), and the sides compared have at least :data:`MIN_COHORT` people (and
+:data:`MIN_TIMED` conversions for speed). On a tie, conversion wins.
+
+The **bottleneck** is the transition that lost most from the previous cohort to the latest one
+(the two latest cohorts big enough to compare; chance ruled out by a two-proportion z-test or a
+Mann-Whitney test on the days), else the one that converts worst. The **laggards** name, per
+transition, the group (channel...) that lags the median of the other groups most (a one-sample
+z-test or a sign test against that median; people in no group, and groups too small to judge, are
+left out).
 
 Example:
     >>> import datetime as dt, pyarrow as pa
@@ -25,14 +40,15 @@ Example:
     >>> report = funnel(rows, stages=("lead", "mql", "customer"))
     >>> [(s.stage, s.reached, s.converted, s.median_days) for s in report.steps]
     [('lead', 3, 2, 4.5), ('mql', 2, 1, 0.0)]
-    >>> report.bottleneck.stage
-    'mql'
+    >>> report.bottleneck.stage, report.bottleneck.kind
+    ('mql', 'conversion')
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from statistics import NormalDist, median
 
 import ibis
 import polars as pl
@@ -53,8 +69,15 @@ STAGE_ALIASES = {
     "клиент": "customer", "evangelist": "customer",
 }
 
-#: A cohort needs this many people at a stage before its conversion is compared with another's.
+#: A cohort (or group) needs this many people at a stage before its conversion is compared with another's.
 MIN_COHORT = 20
+#: ...and this many conversions before its median time in stage is compared.
+MIN_TIMED = 20
+#: A worsening smaller than this share of the transition's throughput is not worth naming.
+MIN_LOSS = 0.1
+#: How sure a worsening must be not to be chance, across all the comparisons made at once (Bonferroni:
+#: among 50 campaigns one lags at 95 % by luck alone).
+CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -67,20 +90,34 @@ class FunnelStep:
     converted: int
     median_days: float | None
     group: str | None = None
+    #: the days each converted person took (kept to test whether two medians really differ)
+    days: pl.Series | None = field(default=None, repr=False, compare=False)
 
     @property
     def conversion(self) -> float | None:
         return self.converted / self.reached if self.reached else None
 
     def to_json(self) -> dict:
-        return {**asdict(self), "conversion": self.conversion}
+        return {"stage": self.stage, "next_stage": self.next_stage, "reached": self.reached,
+                "converted": self.converted, "median_days": self.median_days, "group": self.group,
+                "conversion": self.conversion}
 
 
 @dataclass(frozen=True)
 class Bottleneck:
+    """A transition that got worse (or a group that lags), and why in plain words.
+
+    ``kind`` is ``"conversion"`` (fewer people moved on) or ``"speed"`` (they took longer);
+    ``loss`` is the share of the transition's throughput lost (0-1, see the module docs; None for
+    the "converts least" fallback); ``group`` names the lagging group of a laggard.
+    """
+
     stage: str
     next_stage: str
     reason: str
+    kind: str = "conversion"
+    loss: float | None = None
+    group: str | None = None
 
 
 @dataclass
@@ -92,7 +129,7 @@ class FunnelReport:
     cohorts: dict[str, list[FunnelStep]] = field(default_factory=dict)
     groups: dict[str, list[FunnelStep]] = field(default_factory=dict)
     bottleneck: Bottleneck | None = None
-    #: per transition, the group (channel...) converting furthest below the other groups together
+    #: per transition, the group (channel...) lagging the other groups most, if one lags markedly
     laggards: list[Bottleneck] = field(default_factory=list)
     unmatched_stages: dict[str, int] = field(default_factory=dict)
 
@@ -129,11 +166,12 @@ def canonical_stages(stages: pl.Series, known: dict[str, str] | None = None) -> 
 
 
 def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups: pa.Table | None = None,
-           aliases: dict[str, str] | None = None, window_days: int = 30) -> FunnelReport:
+           aliases: dict[str, str] | None = None, window_days: int = 30, group_label: str = "group") -> FunnelReport:
     """The funnel of ``history`` (``person_id``, ``stage``, ``entered_at``: the lifecycle_stages table).
 
     ``groups`` (``person_id``, ``group``) splits the funnel, e.g. by the channel of each person's first
-    touch; ``aliases`` adds stage spellings (spelling -> one of ``stages``).
+    touch, and ``group_label`` ("channel") names such a group in the laggards' reasons; ``aliases``
+    adds stage spellings (spelling -> one of ``stages``).
     """
     stages = tuple(stage_key(s) for s in stages)
     if len(stages) < 2:
@@ -168,7 +206,7 @@ def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups:
         for group in sorted(g for g in people["group"].unique().to_list() if g is not None):
             report.groups[group] = _steps(people.filter(pl.col("group") == group), stages, group)
     report.bottleneck = _bottleneck(report)
-    report.laggards = _laggards(report)
+    report.laggards = _laggards(report, f"{group_label}s")
     return report
 
 
@@ -189,47 +227,171 @@ def _steps(people: pl.DataFrame, stages: tuple[str, ...], group: str | None = No
             span = pl.duration(days=window.days)
             reached = reached.filter(pl.col(a) + span <= pl.lit(window.as_of))
             moved = reached.filter(pl.col(b).is_not_null() & (pl.col(b) - pl.col(a) <= span))
-        days = moved.select(((pl.col(b) - pl.col(a)).dt.total_seconds() / 86_400).median()).item() if moved.height else None
+        days = moved.select(((pl.col(b) - pl.col(a)).dt.total_seconds() / 86_400).alias("days"))["days"]
+        mid = days.median() if days.len() else None
         out.append(FunnelStep(stages[k], stages[k + 1], reached.height, moved.height,
-                              round(days, 2) if days is not None else None, group))
+                              round(mid, 2) if mid is not None else None, group, days))
     return out
 
 
-def _laggards(report: FunnelReport) -> list[Bottleneck]:
-    """Per transition, the group whose conversion lags the other groups' pooled conversion most."""
+def _conversion_loss(before: float, after: float) -> float:
+    """The share of a transition's throughput lost when its conversion goes from ``before`` to ``after``."""
+    return round((before - after) / before, 4)
+
+
+def _speed_loss(before: float, after: float) -> float:
+    """The share of throughput lost when the median days go from ``before`` to ``after`` (pace = 1 / days).
+
+    >>> _speed_loss(5.5, 12.0), _speed_loss(0.0, 0.5)
+    (0.5417, 0.0)
+    """
+    return round(1 - max(before, 1.0) / max(after, 1.0), 4)
+
+
+def _z(comparisons: int) -> float:
+    """The z a difference must reach to pass at :data:`CONFIDENCE` among ``comparisons`` made at once.
+
+    >>> round(_z(1), 2), round(_z(10), 2)
+    (1.96, 2.81)
+    """
+    return NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2 / max(comparisons, 1))
+
+
+def _beyond_chance(k1: int, n1: int, k2: int, n2: int, z: float) -> bool:
+    """Whether shares ``k1/n1`` and ``k2/n2`` differ beyond chance (two-proportion z-test, pooled).
+
+    >>> _beyond_chance(50, 100, 20, 100, 1.96), _beyond_chance(1, 20, 0, 20, 1.96)
+    (True, False)
+    """
+    p = (k1 + k2) / (n1 + n2)
+    if p in (0, 1):
+        return False
+    return abs(k1 / n1 - k2 / n2) >= z * (p * (1 - p) * (1 / n1 + 1 / n2)) ** 0.5
+
+
+def _slower(before: pl.Series, after: pl.Series, z: float) -> bool:
+    """Whether the days of ``after`` run longer than those of ``before`` beyond chance (Mann-Whitney U
+    test, normal approximation with the tie correction: CRM stages are often stamped by the day).
+
+    >>> _slower(pl.Series([5.0] * 25), pl.Series([9.0] * 54), 1.96)
+    True
+    >>> _slower(pl.Series([5.0, 9.0] * 20), pl.Series([9.0, 5.0] * 20), 1.96)
+    False
+    """
+    n1, n2 = before.len(), after.len()
+    n = n1 + n2
+    both = pl.concat([before, after]).cast(pl.Float64)
+    u = both.rank("average")[n1:].sum() - n2 * (n2 + 1) / 2
+    ties = both.value_counts()["count"].cast(pl.Float64)
+    variance = n1 * n2 / 12 * ((n + 1) - (ties ** 3 - ties).sum() / (n * (n - 1)))
+    return variance > 0 and (u - n1 * n2 / 2) / variance ** 0.5 >= z
+
+
+def _conversion_drop(before: FunnelStep, after: FunnelStep, z: float) -> float | None:
+    """The throughput ``after`` lost against ``before`` by converting less, when marked and beyond chance."""
+    if min(before.reached, after.reached) < MIN_COHORT or not before.converted:
+        return None
+    if after.conversion >= before.conversion:
+        return None
+    loss = _conversion_loss(before.conversion, after.conversion)
+    marked = loss >= MIN_LOSS and _beyond_chance(before.converted, before.reached, after.converted, after.reached, z)
+    return loss if marked else None
+
+
+def _slowdown(before: FunnelStep, after: FunnelStep, z: float) -> float | None:
+    """The throughput ``after`` lost against ``before`` by taking longer, when marked and beyond chance."""
+    if min(before.converted, after.converted) < MIN_TIMED or after.median_days <= before.median_days:
+        return None
+    loss = _speed_loss(before.median_days, after.median_days)
+    return loss if loss >= MIN_LOSS and _slower(before.days, after.days, z) else None
+
+
+def _worst(candidates: list[Bottleneck]) -> Bottleneck | None:
+    # on a tie, people lost weigh more than people late
+    return max(candidates, key=lambda c: (c.loss, c.kind == "conversion"), default=None)
+
+
+def _below(k: int, n: int, typical: float, z: float) -> bool:
+    """Whether ``k`` of ``n`` converting is below a ``typical`` rate beyond chance (one-sample z-test)."""
+    se = (typical * (1 - typical) / n) ** 0.5
+    return typical - k / n >= z * se if se else k / n < typical
+
+
+def _above(days: pl.Series, typical: float, z: float) -> bool:
+    """Whether ``days`` run longer than a ``typical`` median beyond chance (sign test: more above it than below).
+
+    >>> _above(pl.Series([9.0] * 30), 4.0, 1.96), _above(pl.Series([3.0, 5.0] * 15), 4.0, 1.96)
+    (True, False)
+    """
+    above, below = int((days > typical).sum()), int((days < typical).sum())
+    return above + below > 0 and (above - below) / (above + below) ** 0.5 >= z
+
+
+def _laggards(report: FunnelReport, others: str = "groups") -> list[Bottleneck]:
+    """Per transition, the group that lags the other groups most: converting less or moving on slower
+    than the median of the other groups (big enough to count), whichever loses more throughput.
+
+    The median of the groups, not their pooled people: one outlier channel (newsletter sign-ups that
+    all become leads) must not make every other channel look like a laggard.
+    """
     out = []
+    z = _z(2 * len(report.groups))  # per transition, each group is tested for conversion and for speed
     for t in range(len(report.stages) - 1):
-        total = report.steps[t]
-        gaps = []
-        for name, steps in report.groups.items():
-            step = steps[t]
-            rest_reached, rest_converted = total.reached - step.reached, total.converted - step.converted
-            if step.reached >= MIN_COHORT and rest_reached >= MIN_COHORT:
-                gaps.append((rest_converted / rest_reached - step.conversion, name, step, rest_converted / rest_reached))
-        gap = max(gaps, key=lambda g: g[0], default=None)
-        if gap and gap[0] > 0:
-            lag, name, step, rest = gap
-            out.append(Bottleneck(step.stage, step.next_stage,
-                                  f"{step.stage} -> {step.next_stage}: {name} converts {step.conversion:.1%}, "
-                                  f"{lag:.1%} points below the other groups ({rest:.1%})"))
+        steps = {name: s[t] for name, s in report.groups.items()}
+        candidates = []
+        for name, step in steps.items():
+            rest = [s for g, s in steps.items() if g != name]
+            rates = [s.conversion for s in rest if s.reached >= MIN_COHORT]
+            if step.reached >= MIN_COHORT and rates and step.conversion < (typical := median(rates)):
+                loss = _conversion_loss(typical, step.conversion)
+                if loss >= MIN_LOSS and _below(step.converted, step.reached, typical, z):
+                    candidates.append(Bottleneck(
+                        step.stage, step.next_stage,
+                        f"{step.stage} -> {step.next_stage}: {name} converts {step.conversion:.1%}, "
+                        f"{(typical - step.conversion) * 100:.1f} points below the other {others} "
+                        f"(median {typical:.1%})", "conversion", loss, name))
+            times = [s.median_days for s in rest if s.converted >= MIN_TIMED]
+            if step.converted >= MIN_TIMED and times and step.median_days > (typical := median(times)):
+                loss = _speed_loss(typical, step.median_days)
+                if loss >= MIN_LOSS and _above(step.days, typical, z):
+                    pace = (f"{step.median_days / typical:.1f}x the other {others} (median {typical:.1f})"
+                            if typical >= 0.1 else
+                            f"while the other {others} move on within hours (median {typical:.1f})")
+                    candidates.append(Bottleneck(
+                        step.stage, step.next_stage,
+                        f"{step.stage} -> {step.next_stage}: {name} takes a median {step.median_days:.1f} days, {pace}",
+                        "speed", loss, name))
+        if (worst := _worst(candidates)) is not None:
+            out.append(worst)
     return out
 
 
 def _bottleneck(report: FunnelReport) -> Bottleneck | None:
-    """The transition whose conversion fell most between its two latest cohorts with enough people,
-    else the transition that converts worst overall."""
-    drops = []
+    """The transition that lost most throughput (conversion or speed) between its two latest cohorts
+    big enough to compare, else the transition that converts worst overall."""
+    candidates = []
+    z = _z(2 * (len(report.stages) - 1))  # each transition is tested for conversion and for speed
     for t in range(len(report.stages) - 1):
         mature = [(c, steps[t]) for c, steps in report.cohorts.items() if steps[t].reached >= MIN_COHORT]
         if len(mature) >= 2:
             (before, old), (latest, new) = mature[-2], mature[-1]
-            drops.append((old.conversion - new.conversion, new, latest, before))
-    worst = max(drops, key=lambda d: d[0], default=None)
-    if worst and worst[0] > 0:
-        drop, step, latest, before = worst
-        return Bottleneck(step.stage, step.next_stage,
-                          f"{step.stage} -> {step.next_stage} converted {step.conversion:.1%} in cohort {latest}, "
-                          f"down {drop:.1%} points from {before}")
+            if (loss := _conversion_drop(old, new, z)) is not None:
+                candidates.append(Bottleneck(
+                    new.stage, new.next_stage,
+                    f"{new.stage} -> {new.next_stage} converted {new.conversion:.1%} in cohort {latest}, "
+                    f"down from {old.conversion:.1%} in {before} "
+                    f"({(new.conversion - old.conversion) * 100:.1f} points)",
+                    "conversion", loss))
+        timed = [(c, s) for c, s in mature if s.converted >= MIN_TIMED]
+        if len(timed) >= 2:
+            (before, old), (latest, new) = timed[-2], timed[-1]
+            if (loss := _slowdown(old, new, z)) is not None:
+                candidates.append(Bottleneck(
+                    new.stage, new.next_stage,
+                    f"{new.stage} -> {new.next_stage} took a median {new.median_days:.1f} days in cohort {latest}, "
+                    f"up from {old.median_days:.1f} days in {before}", "speed", loss))
+    if (worst := _worst(candidates)) is not None:
+        return worst
     measured = [s for s in report.steps if s.conversion is not None]
     if not measured:
         return None
