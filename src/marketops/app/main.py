@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketops.app import errors
 from marketops.app.deps import require_user
-from marketops.app.routes import auth, health, overview, review, users
+from marketops.app.routes import assets, auth, health, overview, review, users
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
 from marketops.state.db import init_db, session_factory
 from marketops.workspace import Workspace
@@ -31,12 +31,14 @@ from marketops.workspace import Workspace
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: Routers that answer anonymous requests. Everything else requires a signed-in user.
-PUBLIC = (health.router, auth.public)
+PUBLIC = (health.router, auth.public, assets.router)
 PRIVATE = (auth.private, overview.router, review.router, users.router)
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {
+    # Styles may be inline: Plotly sets them on the elements it draws. Scripts may not.
     b"content-security-policy": b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                b"style-src 'self' 'unsafe-inline'; "
                                 b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     b"x-content-type-options": b"nosniff",
     b"x-frame-options": b"DENY",

@@ -6,6 +6,7 @@ the Jinja environment), because requests in different languages render concurren
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,70 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from marketops.app.charts import figure_json
 from marketops.app.i18n import LANGUAGES, Formatter, pick_language, translations
 from marketops.app.security import CSRF_FIELD, new_csrf_token
+from marketops.state.models import ROLES
 from marketops.workspace import Workspace
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it yet (gettext's convention)."""
+    return message
+
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE = "marketops_lang"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the side navigation; shown to users with ``role`` or a more powerful one."""
+
+    href: str
+    label: str  # translated in the template
+    icon: str  # SVG path, 24 x 24
+    role: str = "viewer"
+    section: str | None = None  # a heading printed above this entry
+
+
+# Labels are marked for extraction here and translated at render time (the reader's language).
+NAV = (
+    NavItem("/", N_("Overview"), "M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z"),
+    NavItem("/channels", N_("Channels"), "M4 20h3V10H4zm6.5 0h3V4h-3zM17 20h3v-7h-3z", section=N_("Analyse")),
+    NavItem("/attribution", N_("Attribution"), "M12 2a10 10 0 1 0 10 10h-10z M14 0v10h10A10 10 0 0 0 14 0z"),
+    NavItem("/funnel", N_("Funnel"), "M3 4h18l-7 8v6l-4 2v-8z"),
+    NavItem("/quality", N_("Data quality"), "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5zm-1.5 14.5-4-4 1.4-1.4 "
+            "2.6 2.6 5.6-5.6 1.4 1.4z", section=N_("Data")),
+    NavItem("/review", N_("Review queue"), "M9 11H7v2h2zm4 0h-2v2h2zm4 0h-2v2h2zm2-7h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 "
+            "2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2zm0 16H5V9h14z"),
+    NavItem("/imports", N_("Imports"), "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z"),
+    NavItem("/people", N_("People"), "M12 12a5 5 0 1 0-5-5 5 5 0 0 0 5 5zm0 2c-3.3 0-10 1.7-10 5v3h20v-3c0-3.3-6.7-5-10-5z"),
+    NavItem("/runs", N_("Runs"), "M8 5v14l11-7z"),
+    NavItem("/settings", N_("Settings"), "M19.4 13a7.5 7.5 0 0 0 0-2l2.1-1.6-2-3.5-2.5 1a7.6 7.6 0 0 0-1.7-1L15 3h-4l-.4 "
+            "2.7a7.6 7.6 0 0 0-1.7 1l-2.5-1-2 3.5L6.6 11a7.5 7.5 0 0 0 0 2l-2.1 1.6 2 3.5 2.5-1a7.6 7.6 0 0 0 1.7 "
+            "1L11 21h4l.4-2.7a7.6 7.6 0 0 0 1.7-1l2.5 1 2-3.5zM13 15a3 3 0 1 1 3-3 3 3 0 0 1-3 3z",
+            section=N_("Workspace")),
+)
+
+
+def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
+    """The navigation entries ``user`` may open, the current one marked active.
+
+    >>> class U: role = "viewer"
+    >>> [i["href"] for i in nav_for(U(), "/funnel") if i["active"]]
+    ['/funnel']
+    """
+    if user is None:
+        return []
+    rank = ROLES.index(user.role) if user.role in ROLES else len(ROLES)
+    out = []
+    for item in NAV:
+        if rank > ROLES.index(item.role):
+            continue
+        active = path == "/" if item.href == "/" else (path == item.href or path.startswith(item.href + "/"))
+        out.append({**item.__dict__, "active": active})
+    return out
 
 
 def workspace_config(request: Request):
@@ -71,6 +130,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "user": getattr(request.state, "user", None),
         "workspace_name": workspace_name,
         "path": request.url.path,
+        "nav": nav_for(getattr(request.state, "user", None), request.url.path),
+        "charts": False,
+        "chart_json": figure_json,
     }
     ctx.update(context or {})
     response = TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

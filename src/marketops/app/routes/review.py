@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from marketops.app.deps import DB, client_ip, require_role, require_scope
+from marketops.app.downloads import Limit, Offset, page_json
 from marketops.app.errors import api_error
 from marketops.quality import review as rv
 from marketops.state.models import User
@@ -36,8 +37,6 @@ def require_editor(user: Annotated[User, Depends(_editor_role)],
 
 
 Editor = Annotated[User, Depends(require_editor)]
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 Note = Annotated[str | None, Field(default=None, max_length=rv.MAX_NOTE,
                                    description="Why; kept in the audit log.")]
 
@@ -101,7 +100,7 @@ def decisions_list(request: Request, db: DB, user: Reader, limit: Limit = 50, of
         items = rv.list_decisions(ws, decision=decision, record_key=record_key, limit=limit, offset=offset,
                                   session=db)
         total = rv.count_decisions(ws, decision=decision, record_key=record_key, session=db)
-    return {"items": [d.to_json() for d in items], "total": total, "limit": limit, "offset": offset}
+    return page_json([d.to_json() for d in items], total, limit, offset)
 
 
 @router.delete("/decisions/{decision_id}", response_model=None)
