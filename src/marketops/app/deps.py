@@ -11,14 +11,16 @@ Roles are ordered admin > editor > viewer: ``require_role("editor")`` lets admin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from marketops.app.security import CSRF_HEADER, csrf_matches, password_fingerprint
+from marketops.app.security import CSRF_FIELD, CSRF_HEADER, csrf_matches, password_fingerprint
 from marketops.state.models import ROLES, SCOPES, User
 from marketops.state.tokens import verify_token
+from marketops.workspace import Workspace
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -150,3 +152,39 @@ def require_scope(scope: str):
 
 
 AdminUser = Annotated[User, Depends(require_role("admin"))]
+
+
+@contextmanager
+def read_workspace(request: Request) -> Iterator[Workspace]:
+    """The workspace, read-only and only for this request: a CLI run in another process needs the
+    warehouse's write lock between requests (while it holds it, opening raises WorkspaceLocked,
+    which pages and the API answer with 503 and Retry-After)."""
+    ws = Workspace.open(request.app.state.workspace_root, read_only=True)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+async def form_csrf(request: Request) -> None:
+    """For HTML forms that change something: the form's CSRF field must match the session's.
+    Use as ``dependencies=[Depends(form_csrf)]``; the route can still read the form's fields."""
+    form = await request.form()
+    if not csrf_matches(request.session, form.get(CSRF_FIELD)):
+        raise Forbidden("this form has expired; reload the page and try again")
+
+
+_editor_role = require_role("editor")
+_write_scope = require_scope("write")
+
+
+def require_editor(user: Annotated[User, Depends(_editor_role)],
+                   _token: Annotated[User, Depends(_write_scope)]) -> User:
+    """Editors and admins; a bearer token must also carry the ``write`` scope."""
+    return user
+
+
+#: Reading: any signed-in user; a token needs the ``read`` scope.
+Reader = Annotated[User, Depends(require_scope("read"))]
+#: Changing data (imports, decisions, planning): editors and admins; tokens need ``write``.
+Editor = Annotated[User, Depends(require_editor)]

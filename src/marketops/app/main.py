@@ -23,7 +23,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketops.app import errors
 from marketops.app.deps import require_user
-from marketops.app.routes import assets, auth, health, overview, review, users
+from marketops.app.routes import (
+    assets,
+    attribution,
+    auth,
+    channels,
+    funnel,
+    health,
+    imports,
+    overview,
+    people,
+    quality,
+    review,
+    runs,
+    settings,
+    users,
+)
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
 from marketops.state.db import init_db, session_factory
 from marketops.workspace import Workspace
@@ -32,7 +47,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 #: Routers that answer anonymous requests. Everything else requires a signed-in user.
 PUBLIC = (health.router, auth.public, assets.router)
-PRIVATE = (auth.private, overview.router, review.router, users.router)
+PRIVATE = (auth.private, overview.router, review.router, users.router, channels.router, attribution.router,
+           funnel.router, quality.router, imports.router, runs.router, people.router, settings.router)
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {

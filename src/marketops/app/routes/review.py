@@ -8,35 +8,19 @@ and ``effective: "next_run"``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from marketops.app.deps import DB, client_ip, require_role, require_scope
+from marketops.app.deps import DB, Editor, Reader, client_ip, read_workspace
 from marketops.app.downloads import Limit, Offset, page_json
 from marketops.app.errors import api_error
 from marketops.quality import review as rv
-from marketops.state.models import User
-from marketops.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
-Reader = Annotated[User, Depends(require_scope("read"))]
-_editor_role = require_role("editor")
-_write_scope = require_scope("write")
-
-
-def require_editor(user: Annotated[User, Depends(_editor_role)],
-                   _token: Annotated[User, Depends(_write_scope)]) -> User:
-    """Editors and admins; a bearer token must also carry the ``write`` scope."""
-    return user
-
-
-Editor = Annotated[User, Depends(require_editor)]
 Note = Annotated[str | None, Field(default=None, max_length=rv.MAX_NOTE,
                                    description="Why; kept in the audit log.")]
 
@@ -54,16 +38,6 @@ class MergeIn(BaseModel):
     record_key_a: str = Field(min_length=1, max_length=500)
     record_key_b: str = Field(min_length=1, max_length=500)
     note: Note = None
-
-
-@contextmanager
-def _workspace(request: Request) -> Iterator[Workspace]:
-    # Read-only and only for this request: a CLI run in another process needs the write lock.
-    ws = Workspace.open(request.app.state.workspace_root, read_only=True)
-    try:
-        yield ws
-    finally:
-        ws.close()
 
 
 def _decide(db, action) -> JSONResponse | dict:
@@ -86,7 +60,7 @@ def review_list(request: Request, db: DB, user: Reader, limit: Limit = 50, offse
                 min_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
                 max_probability: Annotated[float | None, Query(ge=0, le=1)] = None) -> dict:
     """Pairs waiting for review, most probable first: ``{"items", "total", "limit", "offset", "run_id"}``."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         page = rv.review_page(ws, limit=limit, offset=offset, min_probability=min_probability,
                               max_probability=max_probability, session=db)
     return page.to_json()
@@ -96,7 +70,7 @@ def review_list(request: Request, db: DB, user: Reader, limit: Limit = 50, offse
 def decisions_list(request: Request, db: DB, user: Reader, limit: Limit = 50, offset: Offset = 0,
                    decision: Literal["always", "never"] | None = None, record_key: str | None = None) -> dict:
     """Live merge decisions, newest first: ``{"items", "total", "limit", "offset"}``."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         items = rv.list_decisions(ws, decision=decision, record_key=record_key, limit=limit, offset=offset,
                                   session=db)
         total = rv.count_decisions(ws, decision=decision, record_key=record_key, session=db)
@@ -106,14 +80,14 @@ def decisions_list(request: Request, db: DB, user: Reader, limit: Limit = 50, of
 @router.delete("/decisions/{decision_id}", response_model=None)
 def decision_revoke(request: Request, db: DB, user: Editor, decision_id: int) -> JSONResponse | dict:
     """Undo a decision; a pair it settled goes back to the queue at once."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return _decide(db, lambda: rv.revoke(ws, decision_id, user.email, client_ip(request), session=db))
 
 
 @router.post("/split", response_model=None)
 def split(request: Request, db: DB, user: Editor, body: SplitIn) -> JSONResponse | dict:
     """Never merge ``record_key`` with the other records of its current person."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return _decide(db, lambda: rv.split(ws, body.record_key, user.email, body.note, client_ip(request),
                                             session=db))
 
@@ -121,7 +95,7 @@ def split(request: Request, db: DB, user: Editor, body: SplitIn) -> JSONResponse
 @router.post("/merge", response_model=None)
 def merge(request: Request, db: DB, user: Editor, body: MergeIn) -> JSONResponse | dict:
     """Always merge two source records, from the next run on."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return _decide(db, lambda: rv.merge(ws, body.record_key_a, body.record_key_b, user.email, body.note,
                                             client_ip(request), session=db))
 
@@ -129,7 +103,7 @@ def merge(request: Request, db: DB, user: Editor, body: MergeIn) -> JSONResponse
 @router.get("/{pair_id}")
 def review_item(request: Request, db: DB, user: Reader, pair_id: str) -> dict:
     """One pair (any status) with both records, the evidence and its decision, if any."""
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return rv.get_item(ws, pair_id, session=db).to_json()
 
 
@@ -138,7 +112,7 @@ def accept(request: Request, db: DB, user: Editor, pair_id: str,
            body: Annotated[DecisionIn | None, Body()] = None) -> JSONResponse | dict:
     """Always merge the pair's two records, from the next run on."""
     note = body.note if body else None
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return _decide(db, lambda: rv.accept(ws, pair_id, user.email, note, client_ip(request), session=db))
 
 
@@ -147,5 +121,5 @@ def reject(request: Request, db: DB, user: Editor, pair_id: str,
            body: Annotated[DecisionIn | None, Body()] = None) -> JSONResponse | dict:
     """Never merge the pair's two records, from the next run on."""
     note = body.note if body else None
-    with _workspace(request) as ws:
+    with read_workspace(request) as ws:
         return _decide(db, lambda: rv.reject(ws, pair_id, user.email, note, client_ip(request), session=db))

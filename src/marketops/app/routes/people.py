@@ -1,0 +1,7 @@
+"""The people page and its API (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
