@@ -33,13 +33,41 @@ def largest_remainder(weights: np.ndarray, group: np.ndarray, totals: np.ndarray
     base = np.floor(exact + 1e-9).astype(np.int64)
     rem = exact - base
     left = totals - np.bincount(group, weights=base, minlength=len(totals)).astype(np.int64)
-    # rank rows within their group by remainder (largest first), ties to the earlier row
-    order = np.lexsort((np.arange(n), -rem, group))
+    return base + (_rank_in_group(rem, group) < left[group])
+
+
+# Groups up to this many rows are ranked by comparing rows pairwise (a few vector passes,
+# no sort); larger groups, unsorted groups and non-finite remainders are ranked by lexsort.
+_PAIRWISE = 8
+
+
+def _rank_in_group(rem: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Rank of each row within its group by ``rem``, largest first, ties to the earlier row."""
+    n = len(rem)
+    sizes = np.bincount(group)
+    if n < 2 or not (group[1:] >= group[:-1]).all() or not np.isfinite(rem).all():
+        return _rank_by_sort(rem, group, np.arange(n))
+    rank = np.zeros(n, dtype=np.int64)
+    # rows of a group are contiguous, so all rows of a small group lie within _PAIRWISE - 1
+    # of each other: a later row counts an earlier one when its remainder is at least as
+    # large, an earlier row counts a later one when its remainder is strictly larger
+    for d in range(1, min(int(sizes.max()), _PAIRWISE)):
+        same = group[d:] == group[:-d]
+        earlier, later = rem[:-d], rem[d:]
+        rank[d:] += same & (earlier >= later)
+        rank[:-d] += same & (later > earlier)
+    big = np.flatnonzero(sizes[group] > _PAIRWISE)
+    if len(big):
+        rank[big] = _rank_by_sort(rem[big], group[big], big)
+    return rank
+
+
+def _rank_by_sort(rem: np.ndarray, group: np.ndarray, row: np.ndarray) -> np.ndarray:
+    order = np.lexsort((row, -rem, group))
     starts = np.searchsorted(group[order], group[order], side="left")
-    rank = np.arange(n) - starts
-    bump = np.zeros(n, dtype=np.int64)
-    bump[order] = (rank < left[group[order]]).astype(np.int64)
-    return base + bump
+    rank = np.empty(len(rem), dtype=np.int64)
+    rank[order] = np.arange(len(rem)) - starts
+    return rank
 
 
 def credit_rows(touches: pl.DataFrame, weight: np.ndarray, channels: list[str]) -> pl.DataFrame:

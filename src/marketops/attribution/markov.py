@@ -57,39 +57,84 @@ def removal_effects(touches: pl.DataFrame, journeys: pl.DataFrame, n_channels: i
         raise ValidationFailed(f"Markov order must be 1, 2 or 3, not {order}")
     if touches.height == 0:
         return np.zeros(n_channels), 0.0
-    ch = touches["ch"].to_numpy().astype(np.int64)
-    pos = touches["pos"].to_numpy().astype(np.int64)
+    ch = touches["ch"].to_numpy()
+    pos = touches["pos"].to_numpy()
     j = touches["j"].to_numpy()
-    # state id of each touch: its last `order` channels, built by successive dense ranking
-    code = ch + 1
-    members = [ch]
+    # State of each touch: its last `order` channels, built by successive dense ranking of
+    # (state so far, channel m touches back or none). Every pass over the touches is O(n):
+    # codes are counted in dense arrays, not sorted, whenever their range is small.
+    # States 0-2 are START, CONV and NULL, so the last ranking starts at 3.
+    base_ch = n_channels + 1
+    state, uniq = _dense_rank(ch, n_channels, 3 if order == 1 else 0)
+    members = [uniq]  # channels each state holds, -1 for none, one array per look-back
     for m in range(1, order):
-        prev = np.where(pos >= m, np.roll(ch, m) + 1, 0)
-        members.append(np.where(pos >= m, np.roll(ch, m), -1))
-        _, code = np.unique(code * (n_channels + 1) + prev, return_inverse=True)
-        code = code + 1
-    uniq, state = np.unique(code, return_inverse=True)
-    state = state + 3
+        back = np.roll(ch, m) + 1
+        back[pos < m] = 0
+        size = len(uniq) * base_ch
+        code = state if size <= _DENSE else state.astype(np.int64)
+        state, uniq = _dense_rank(code * base_ch + back, size, 3 if m == order - 1 else 0)
+        members = [mem[uniq // base_ch] for mem in members] + [uniq % base_ch - 1]
     n_states = len(uniq) + 3
     # which channels each state holds, for removal: (state, channel) pairs, kept sparse
-    pairs = np.unique(np.concatenate([state[mem >= 0] * n_channels + mem[mem >= 0] for mem in members]))
-    holds = (pairs // n_channels, pairs % n_channels)
-    # edges: start -> first, touch -> next, last -> conversion or null
-    nxt_same = np.r_[j[1:] == j[:-1], False]
+    held = np.unique(np.concatenate([np.flatnonzero(mem >= 0) * n_channels + mem[mem >= 0]
+                                     for mem in members]))
+    holds = (held // n_channels + 3, held % n_channels)
+    # edges: start -> first, touch -> next, last -> conversion or null; counted as one key
+    # per touch (its outgoing edge) plus one per journey start (START is 0: key = state)
+    last = np.flatnonzero(j[1:] != j[:-1])
+    last = np.r_[last, len(j) - 1]
     conv_of = np.zeros(int(j.max()) + 1, dtype=bool)
     jj = journeys["j"].to_numpy()
     ok = jj <= j.max()
     conv_of[jj[ok]] = journeys["converted"].to_numpy()[ok]
-    last = ~nxt_same
-    end = np.where(conv_of[j[last]], CONV, NULL)
-    src = np.r_[np.full(int((pos == 0).sum()), START), state[nxt_same], state[last]]
-    dst = np.r_[state[pos == 0], state[np.r_[False, nxt_same[:-1]]], end]
-    return _absorb(src, dst, n_states, holds, n_channels)
+    size = n_states * n_states
+    key = state.astype(np.int64 if size > _DENSE else state.dtype)
+    key *= n_states
+    key[:-1] += state[1:]
+    key[last] = key[last] - key[last] % n_states + np.where(conv_of[j[last]], CONV, NULL)
+    starts = state[pos == 0]
+    if size <= _DENSE:
+        counts = np.bincount(key, minlength=size)
+        counts[:n_states] += np.bincount(starts, minlength=n_states)
+        pair = np.flatnonzero(counts)
+        counts = counts[pair]
+    else:
+        pair, counts = np.unique(np.concatenate([starts, key]), return_counts=True)
+    return _absorb(pair, counts, n_states, holds, n_channels)
 
 
-def _absorb(src: np.ndarray, dst: np.ndarray, n_states: int, holds: tuple[np.ndarray, np.ndarray],
+# Largest code range counted with dense arrays (mask, bincount) rather than sorted; above it
+# we fall back to np.unique, which gives the same ranks and distinct values.
+_DENSE = 1 << 22
+
+
+def _dense_rank(code: np.ndarray, size: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(``start`` + rank of each value among the distinct values of ``code``, those distinct
+    values sorted). Values must lie in ``range(size)``.
+    """
+    if size > _DENSE:
+        uniq, inv = np.unique(code, return_inverse=True)
+        return inv.reshape(-1) + start, uniq
+    seen = np.zeros(size, dtype=bool)
+    seen[code] = True
+    uniq = np.flatnonzero(seen)
+    rank = np.zeros(size, dtype=np.int32)
+    rank[uniq] = np.arange(start, start + len(uniq), dtype=np.int32)
+    return rank[code], uniq
+
+
+def _distinct(values: np.ndarray, size: int) -> np.ndarray:
+    """Sorted distinct ``values`` (all in ``range(size)``)."""
+    if size > _DENSE:
+        return np.unique(values)
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen)
+
+
+def _absorb(pair: np.ndarray, counts: np.ndarray, n_states: int, holds: tuple[np.ndarray, np.ndarray],
             n_channels: int) -> tuple[np.ndarray, float]:
-    pair, counts = np.unique(src * n_states + dst, return_counts=True)
+    """Removal effects from edge counts: ``pair`` = src * n_states + dst, sorted, distinct."""
     s, d = pair // n_states, pair % n_states
     out = np.bincount(s, weights=counts, minlength=n_states)
     loop = np.bincount(s[s == d], weights=counts[s == d], minlength=n_states)
@@ -98,9 +143,7 @@ def _absorb(src: np.ndarray, dst: np.ndarray, n_states: int, holds: tuple[np.nda
     p = c / (out[s] - loop[s])  # self-loops folded away: same absorbing probabilities
     direct = np.bincount(s[d == CONV], weights=p[d == CONV], minlength=n_states)
     inner = (d >= 3)
-    s, d, p = s[inner], d[inner], p[inner]
-    order = np.argsort(s, kind="stable")
-    s, d, p = s[order], d[order], p[order]
+    s, d, p = s[inner], d[inner], p[inner]  # still sorted by (s, d), as _solve needs
     chunk = max(1, min(n_channels + 1, 4_000_000 // max(1, len(s) + n_states)))
     base = _solve(s, d, p, direct, np.zeros((n_states, 1), dtype=bool))[0]
     effects = np.zeros(n_channels)
@@ -148,28 +191,56 @@ def credit_by_effects(journeys: Journeys, touches: pl.DataFrame, js: pl.DataFram
     model_conv = int(js["converted"].sum())
     micro = np.zeros(n, dtype=np.int64)
     cents = np.zeros(n, dtype=np.int64)
-    conv_t = touches.join(js.filter(pl.col("converted")).select("j", "revenue_cents"), on="j")
+    pj, pch, prev = _converting_pairs(touches, js, n)
     present = np.zeros(n, dtype=bool)
-    present[conv_t["ch"].unique().to_numpy()] = True
+    present[pch] = True
     eff = np.where(present, effects, 0.0)
     if eff.sum() <= 0:  # nothing to learn from: fall back to equal shares of present channels
         eff = present.astype(np.float64)
     if model_conv:
         micro += largest_remainder(eff, np.zeros(n, dtype=np.int64), np.array([model_conv * MICRO]))
     reff = eff if revenue_effects is None else np.where(present, revenue_effects, 0.0)
-    pairs = conv_t.select("j", "ch", "revenue_cents").unique(["j", "ch"]).sort("j", "ch")
-    if pairs.height:
-        w = reff[pairs["ch"].to_numpy()]
-        jj = pairs["j"].to_numpy()
-        _, group = np.unique(jj, return_inverse=True)
+    if len(pj):
+        w = reff[pch]
+        group = np.cumsum(np.r_[False, pj[1:] != pj[:-1]])  # pj is sorted: dense journey rank
         firsts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
         # a journey whose channels all have zero effect is split equally between them
         wsum = np.bincount(group, weights=w)
         w = np.where(wsum[group] > 0, w, 1.0)
-        rev = largest_remainder(w, group, pairs["revenue_cents"].to_numpy()[firsts])
-        cents += np.rint(np.bincount(pairs["ch"].to_numpy(), weights=rev, minlength=n)).astype(np.int64)
+        rev = largest_remainder(w, group, prev[firsts])
+        cents += np.rint(np.bincount(pch, weights=rev, minlength=n)).astype(np.int64)
     if bucket_conv:
         b = journeys.channels.index(NO_TOUCHPOINT)
         micro[b] += bucket_conv * MICRO
         cents[b] += bucket_cents
     return credit_table(journeys.channels, micro, cents)
+
+
+def _converting_pairs(touches: pl.DataFrame, js: pl.DataFrame, n: int) -> tuple[np.ndarray, ...]:
+    """(journey, channel, journey revenue cents) of each distinct channel of each converting
+    journey, sorted by journey then channel."""
+    conv = js.filter(pl.col("converted"))
+    empty = np.zeros(0, dtype=np.int64)
+    if touches.height == 0 or conv.height == 0:
+        return empty, empty, empty
+    j = touches["j"].to_numpy()
+    cj = conv["j"].to_numpy()
+    top = max(int(j.max()), int(cj.max())) + 1
+    is_conv = np.zeros(top, dtype=bool)
+    is_conv[cj] = True
+    revenue = np.zeros(top, dtype=np.int64)
+    revenue[cj] = conv["revenue_cents"].to_numpy()
+    keep = is_conv[j]
+    tj, tch = j[keep], touches["ch"].to_numpy()[keep].astype(np.int64)
+    if not len(tj):
+        return empty, empty, empty
+    new = np.r_[True, tj[1:] != tj[:-1]]
+    if (tj[1:] >= tj[:-1]).all():  # touches come sorted by journey: count pairs densely
+        firsts = tj[new]
+        pk = _distinct((np.cumsum(new) - 1) * n + tch, len(firsts) * n)
+        pj = firsts[pk // n]
+        pch = pk % n
+    else:
+        pk = np.unique(tj * n + tch)
+        pj, pch = pk // n, pk % n
+    return pj, pch, revenue[pj]
