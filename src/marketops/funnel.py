@@ -2,7 +2,7 @@
 where the funnel leaks most.
 
 Stage names differ per CRM ("Marketing Qualified Lead", "MQL", "marketingqualifiedlead"); they are
-matched to the funnel's stages through :data:`STAGE_ALIASES` after lower-casing and squeezing
+matched to the funnel's stages through :data:`~marketops.lifecycle.STAGE_ALIASES` after lower-casing and squeezing
 spaces. A person *reaches* a stage when they entered it or any later one (CRMs skip stages: a lead
 closed straight into a deal still passed the MQL bar), and enters it at the earliest such moment.
 
@@ -55,19 +55,9 @@ import polars as pl
 import pyarrow as pa
 
 from marketops.errors import ValidationFailed
+from marketops.lifecycle import STAGE_ALIASES, canonical_stages, stage_key
 
 DEFAULT_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
-
-#: Spellings of lifecycle stages in CRM exports -> the funnel's stage names.
-STAGE_ALIASES = {
-    "subscriber": "subscriber", "iscritto": "subscriber", "suscriptor": "subscriber", "подписчик": "subscriber",
-    "lead": "lead", "new lead": "lead", "contatto": "lead", "лид": "lead",
-    "mql": "mql", "marketing qualified lead": "mql", "marketingqualifiedlead": "mql", "marketing qualified": "mql",
-    "sql": "sql", "sales qualified lead": "sql", "salesqualifiedlead": "sql", "sales qualified": "sql",
-    "opportunity": "opportunity", "opportunita": "opportunity", "oportunidad": "opportunity", "сделка": "opportunity",
-    "customer": "customer", "closed won": "customer", "closed - won": "customer", "cliente": "customer",
-    "клиент": "customer", "evangelist": "customer",
-}
 
 #: A cohort (or group) needs this many people at a stage before its conversion is compared with another's.
 MIN_COHORT = 20
@@ -140,29 +130,6 @@ class FunnelReport:
                 "bottleneck": asdict(self.bottleneck) if self.bottleneck else None,
                 "laggards": [asdict(b) for b in self.laggards],
                 "unmatched_stages": self.unmatched_stages}
-
-
-def stage_key(name: str | None) -> str:
-    """The comparable spelling of a stage name.
-
-    >>> stage_key("  Marketing  Qualified Lead ")
-    'marketing qualified lead'
-    """
-    return " ".join((name or "").casefold().replace("_", " ").split())
-
-
-def canonical_stages(stages: pl.Series, known: dict[str, str] | None = None) -> pl.Series:
-    """The funnel stage of each CRM stage name (None when unknown), worked out once per distinct name.
-
-    ``known`` maps comparable spellings (:func:`stage_key`) to stages; default: :data:`STAGE_ALIASES`.
-
-    >>> canonical_stages(pl.Series(["Marketing Qualified Lead", "MQL", "webinar"])).to_list()
-    ['mql', 'mql', None]
-    """
-    known = known if known is not None else {stage_key(k): v for k, v in STAGE_ALIASES.items()}
-    names = stages.unique().drop_nulls().to_list()
-    mapping = {n: known.get(stage_key(n)) for n in names}
-    return stages.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def funnel(history: pa.Table, *, stages: Sequence[str] = DEFAULT_STAGES, groups: pa.Table | None = None,

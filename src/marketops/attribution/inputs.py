@@ -43,8 +43,7 @@ from marketops.attribution.config import (
 )
 from marketops.attribution.journeys import Journeys, build_journeys
 from marketops.errors import NotFound, unknown_name
-from marketops.funnel import canonical_stages
-from marketops.lifecycle import stage_spellings
+from marketops.lifecycle import canonical_stages, stage_spellings
 from marketops.metrics.query import Rates, engine_rates
 from marketops.workspace import Workspace
 
