@@ -56,6 +56,7 @@ import pyarrow as pa
 
 from marketops.errors import ValidationFailed
 from marketops.lifecycle import STAGE_ALIASES, canonical_stages, stage_key
+from marketops.metrics.people import first_touches
 
 DEFAULT_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 
@@ -377,8 +378,5 @@ def first_touch_groups(touchpoints: ibis.Table, column: str = "channel_group") -
     >>> first_touch_groups(t).to_pyarrow().to_pylist()
     [{'person_id': 'a', 'group': 'Paid Search'}]
     """
-    t = touchpoints.filter(touchpoints.person_id.notnull())
-    w = ibis.window(group_by=t.person_id, order_by=[t.occurred_at, t.record_key] if "record_key" in t.columns
-                    else [t.occurred_at])
-    first = t.mutate(_n=ibis.row_number().over(w)).filter(lambda x: x._n == 0)
+    first = first_touches(touchpoints, [column])
     return first.select(person_id=first.person_id, group=first[column].cast("string"))
