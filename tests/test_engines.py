@@ -46,13 +46,14 @@ def _analyses(ws: Workspace) -> dict:
     from marketops.attribution.inputs import workspace_journeys
     from marketops.funnel import funnel
     from marketops.metrics import query_metrics
+    from marketops.metrics.query import engine_rates
 
     credits = compare(workspace_journeys(ws, ws.config.attribution)).sort("model", "channel").to_dicts()
     steps = [s.to_json() for s in funnel(ws.table("lifecycle_stages").to_pyarrow()).steps]
     clicks = sorted(map(str, query_metrics(ws.engine, ["clicks", "ctr"], by=["channel"]).to_pylist()))
     # people's metrics by their first touch and their account's segment join across four tables
     leads = sorted(map(str, query_metrics(ws.engine, ["leads", "pipeline_value"], by=["channel", "segment"],
-                                          compare=["previous"]).to_pylist()))
+                                          compare=["previous"], rates=engine_rates(ws.engine)).to_pylist()))
     return {"credits": credits, "funnel": steps, "clicks": clicks, "leads": leads}
 
 

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketops.app import errors
+from marketops.app.cache import AnalysisCache
 from marketops.app.deps import require_user
 from marketops.app.routes import (
     assets,
@@ -86,6 +88,28 @@ class SecurityHeaders:
         await self.app(scope, receive, send_wrapper)
 
 
+class ServerTiming:
+    """``Server-Timing: app;dur=<ms>`` on every response: the app's own time to answer, which the
+    browser's developer tools show and ``bench/web.py`` measures (no network in it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - start) * 1000
+                message["headers"] = [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.1f}".encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
 def routes(app: FastAPI) -> list[tuple[str, set[str]]]:
     """Every (path, methods) the app answers, included routers flattened (FastAPI keeps them nested)."""
     return [(ctx.path, set(ctx.methods or ())) for ctx in iter_route_contexts(app.routes)
@@ -104,6 +128,7 @@ def create_app(workspace_root: Path) -> FastAPI:
     app.state.sessions = session_factory(database_url)
     app.state.secret_key = load_secret_key(ws.state_dir, ws.env.secret_key)
     app.state.login_limiter = LoginLimiter(max_failures=5, window_seconds=300)
+    app.state.analysis_cache = AnalysisCache()
 
     for router in PUBLIC:
         app.include_router(router)
@@ -113,4 +138,5 @@ def create_app(workspace_root: Path) -> FastAPI:
     errors.install(app)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ServerTiming)
     return app
