@@ -136,7 +136,9 @@ def test_negative_revenue_is_refused_with_the_row():
                          .otherwise(pl.col("revenue")).alias("revenue"))
     with pytest.raises(ValidationFailed, match="unusable revenue") as err:
         build_journeys(tp, cv)
+    first = cv["conversion_id"][0]
     assert err.value.rows[0][0] == 0 and "negative" in err.value.rows[0][2]
+    assert f"{first}: negative revenue -5.00" in err.value.message  # the user can find it in their data
 
 
 def test_zero_and_missing_revenue_credit_conversions_only():

@@ -256,7 +256,7 @@ def test_sample_company_touchpoints_are_less_direct_once_referrers_are_read(samp
     assert all(not r["referrer"] for r in direct)
     assert {r["channel_group"] for r in untagged if r["referrer"]} <= {"Organic Search", "Organic Social", "Referral"}
     detail = _normalise(run).detail
-    assert set(detail) == {"people", "accounts", "touchpoints", "web_traffic"}
+    assert set(detail) == {"people", "accounts", "touchpoints", "web_traffic", "ad_spend"}
     assert all(d["rows_in"] == d["rows_out"] for d in detail.values())
     traffic = sample_ws.table("web_traffic").to_pyarrow().to_pylist()
     assert all(r["source"] is None or r["source"] == r["source"].lower() for r in traffic)
@@ -295,3 +295,13 @@ def test_a_changed_option_is_not_answered_from_the_cache(tmp_path):
     run_pipeline(ws)
     assert _rows(ws, "people")["1"]["phone"] == "+33612345678"
     ws.close()
+
+
+def test_ad_platform_campaign_names_meet_their_utm_campaign():
+    from marketops.quality.normalise import utm_value
+
+    # the ad platform's name and the tag on the landing URL are one campaign
+    assert utm_value("Brand - Search").value == utm_value("brand_search").value == "brand_search"
+    assert utm_value("Spring Sale | EMEA").value == "spring_sale_emea"
+    assert utm_value("black-friday").value == "black-friday"  # a hyphen inside a word is part of the name
+    assert utm_value(" - ").reason == "empty: no value was tracked"  # a lone dash is a placeholder

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import ibis
 import polars as pl
 
 #: Spellings of lifecycle stages in CRM exports -> the funnel's stage names.
@@ -45,6 +46,18 @@ def canonical_stages(stages: pl.Series, known: dict[str, str] | None = None) -> 
     names = stages.unique().drop_nulls().to_list()
     mapping = {n: known.get(stage_key(n)) for n in names}
     return stages.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def stage_key_column(column: ibis.Value) -> ibis.StringValue:
+    """:func:`stage_key` as an Ibis expression, for matching a stage column on any engine.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"stage": ["Marketing_Qualified  Lead", " MQL "]})
+    >>> t.select(k=stage_key_column(t.stage)).to_pyarrow().column("k").to_pylist()
+    ['marketing qualified lead', 'mql']
+    """
+    # regex trims, not .strip(): Ibis's strip misbehaves on PySpark
+    return column.cast("string").lower().re_replace(r"[_\s]+", " ").re_replace(r"^ | $", "")
 
 
 def stage_spellings(stages: Iterable[str]) -> list[str]:

@@ -43,7 +43,7 @@ from marketops.attribution.config import (
 )
 from marketops.attribution.journeys import Journeys, build_journeys
 from marketops.errors import NotFound, unknown_name
-from marketops.lifecycle import canonical_stages, stage_spellings
+from marketops.lifecycle import canonical_stages, stage_key_column, stage_spellings
 from marketops.metrics.query import Rates, engine_rates
 from marketops.workspace import Workspace
 
@@ -160,5 +160,5 @@ def _matches(column: ibis.Value, wanted: str | list[str] | bool, *, stages: bool
         return column == wanted
     values = [wanted] if isinstance(wanted, str) else wanted
     if stages:  # "mql" matches "Marketing Qualified Lead": the funnel's spellings
-        values = stage_spellings(values)
+        return stage_key_column(column).isin(stage_spellings(values))
     return column.cast("string").lower().isin([v.lower() for v in values])

@@ -149,10 +149,17 @@ def build_journeys(touchpoints: pl.DataFrame, conversions: pl.DataFrame, *,
         *[(pl.col(c).cast(pl.Boolean).fill_null(False) if c in touchpoints.columns
            else pl.lit(d)).alias(c) for c, d in _TOUCH_OPTIONAL.items()],
     ).filter(pl.col("t").is_not_null())
+    try:
+        cents = _cents(conversions["revenue"])
+    except ValidationFailed as e:
+        # name the conversions, not internal positions: the user has to find them in their data
+        ids = conversions["conversion_id"].cast(pl.String)
+        named = [(row, col, f"{ids[row]}: {reason}") for row, col, reason in e.rows]
+        shown = "; ".join(reason for _, _, reason in named[:3]) + ("; ..." if len(named) > 3 else "")
+        raise ValidationFailed(f"{e.message}: {shown}", rows=named) from None
     cv = conversions.select(
         pl.col(key).cast(pl.String).alias("key"), pl.col("conversion_id").cast(pl.String),
-        _utc(conversions, "converted_at").alias("ct"),
-        _cents(conversions["revenue"]),
+        _utc(conversions, "converted_at").alias("ct"), cents,
     ).sort("ct", "conversion_id", "key", "revenue_cents")
     window = pl.duration(microseconds=round(lookback_days * 86_400_000_000))
 

@@ -30,7 +30,7 @@ import ibis
 import pyarrow as pa
 
 from marketops.errors import MarketopsError, NotFound, did_you_mean
-from marketops.lifecycle import stage_spellings
+from marketops.lifecycle import stage_key_column, stage_spellings
 from marketops.metrics.definitions import DIMENSIONS, Catalog, Condition, Metric, load_catalog, table_columns
 from marketops.metrics.people import column_of, is_person_dimension, with_person_dimensions
 from marketops.schema.base import Kind
@@ -79,7 +79,8 @@ class Rates:
         i = bisect.bisect_right(rates, (day, Decimal("Infinity")))
         if i == 0:
             raise NotFound(f"no exchange rate {currency.upper()} -> {self.reporting} on or before {day}",
-                           hint="pass a rates table (date, currency, rate) that covers it, e.g. --rates rates.csv")
+                           hint="put an exchange-rates export (date, currency, rate) that covers it in the inbox and "
+                                "`marketops run`; `marketops metrics` also takes --rates rates.csv")
         return amount * rates[i - 1][1]
 
 
@@ -274,7 +275,8 @@ def _condition(t: ibis.Table, c: Condition, table: str) -> ibis.BooleanValue:
     if table == "lifecycle_stages" and c.column == "stage" and c.op in ("=", "!=", "in", "not in"):
         # stage = 'mql' also counts "Marketing Qualified Lead": CRMs spell stages their own way
         values = [c.value] if c.op in ("=", "!=") else list(c.value)
-        c = Condition(c.column, "in" if c.op in ("=", "in") else "not in", tuple(stage_spellings(values)))
+        cond = stage_key_column(col).isin(stage_spellings(values))
+        return cond if c.op in ("=", "in") else ~cond
 
     def lit(v: Any) -> Any:
         if isinstance(v, str) and text:

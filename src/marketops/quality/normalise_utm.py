@@ -59,6 +59,7 @@ SOURCE_ALIASES: dict[str, tuple[str, ...]] = {
 EMPTY_UTM = frozenset({"", "(not set)", "(not_set)", "not_set", "(none)", "none", "null", "nil", "undefined",
                        "n/a", "na", "-", "nan", "{}", "[]"})
 
+_SEPARATOR_RE = re.compile(r"[-_|/:·–—]+")
 _MACRO_RE = re.compile(r"\{\{?[^{}]*\}\}?|%%[^%]*%%|\$\{[^}]*\}|__[a-z_]+__")
 _SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _HOST_RE = re.compile(r"^[\w-]+(\.[\w-]+)+$")
@@ -71,7 +72,11 @@ def _utm_text(value: object) -> str:
     if "%" in text or "+" in text:
         text = unquote_plus(text)
     text = unicodedata.normalize("NFKC", text).lower()
-    return "_".join(clean_text(text).split(" "))
+    words = clean_text(text).split(" ")
+    # "Brand - Search" is the ad platform's spelling of utm_campaign=brand_search: a separator
+    # standing alone between words is not part of the name
+    kept = [w for w in words if not _SEPARATOR_RE.fullmatch(w)]
+    return "_".join(kept if kept else words)
 
 
 @normaliser
@@ -80,6 +85,8 @@ def utm_value(value: object) -> Normalised:
 
     >>> utm_value("Black%20Friday+Promo").value
     'black_friday_promo'
+    >>> utm_value("Brand - Search | EMEA").value
+    'brand_search_emea'
     >>> utm_value("{{campaign.name}}").reason
     'an ad-platform macro that was never filled in'
     >>> utm_value("(not set)").reason

@@ -1,11 +1,15 @@
 """Ad spend: day x platform x campaign x ad group, with delivery and cost."""
 
-from marketops.schema.base import Column, Entity, Kind
+from marketops.schema.base import Cleaning, Column, Entity, Kind
+from marketops.schema.touchpoints import UTM_RULE
 
 S, I = Kind.STRING, Kind.INTEGER
 
 AD_SPEND = Entity(
     name="ad_spend",
+    # cleaned as utm_campaign is, so spend and the visits it bought meet under one campaign name
+    normalised=(Cleaning("campaign", "utm_value", UTM_RULE + "; the same rules as `utm_campaign`, so a campaign's "
+                         "spend and its visits line up"),),
     description="Advertising delivery and cost per day, platform, campaign and ad group.",
     key=("platform", "date", ("campaign_id", "campaign"), ("ad_group_id", "ad_group")),
     hints=("impressions", "cost", "ad_group", "cpc"),
