@@ -138,3 +138,28 @@ def test_channel_report_credits_leads_once_per_person_and_pipeline_when_deals_ar
 def test_channel_report_leaves_leads_and_pipeline_empty_without_crm_history(root):
     rows = json.loads(_cli("channels", "report", "-w", root, "--json").output)["rows"]
     assert all(r["leads"] is None and r["pipeline"] is None and r["cpl"] is None for r in rows)
+
+
+def test_a_visitor_who_never_identified_is_attributed_on_their_own_visits_and_nothing_vanishes(ws):
+    (ws.inbox / "contacts.csv").write_text(CONTACTS)
+    (ws.inbox / "visits.csv").write_text(
+        "Event ID,Timestamp,Client ID,UTM Source,UTM Medium\n"
+        "v1,2024-01-01T10:00:00Z,GA1.111,bing,cpc\n"
+        "v2,2024-01-02T10:00:00Z,GA1.222,newsletter,email\n")
+    (ws.inbox / "orders.csv").write_text(
+        "Conversion ID,Timestamp,Conversion Type,Client ID,Value,Currency\n"
+        "o1,2024-01-03T10:00:00Z,demo_request,GA1.111,,\n"  # an anonymous visitor converts
+        "o2,2024-01-03T11:00:00Z,demo_request,,,\n")  # nobody at all: counted, not silently dropped
+    root = ws.root
+    ws.close()
+    from marketops.workspace import Workspace
+
+    with Workspace.open(root) as fresh:
+        assert run_pipeline(fresh).status == "succeeded"
+    out = _cli("attribution", "-w", root, "--model", "last_touch", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    credits = {c["channel"]: Decimal(c["conversions"]) for c in data["credits"]}
+    assert credits == {"Paid Search": 1}  # the visitor's own Bing ad click before the demo request
+    assert data["conversions_without_person"] == 1
+    assert "1 conversion(s) left out" in _cli("attribution", "-w", root).output

@@ -1,8 +1,10 @@
 """From the warehouse to journeys: touchpoints with their person, conversions by the workspace's
 definitions, and the lead and opportunity milestones the W-shaped model needs.
 
-Touchpoints count when identity resolution gave them a ``person_id`` (anonymous sessions of a
-visitor who later logged in were stitched to that person). A touchpoint is *direct* when its
+A journey belongs to a person (identity resolution's ``person_id``; anonymous sessions of a visitor
+who later logged in were stitched to that person), else to an anonymous visitor (``anonymous_id``,
+e.g. GA's client id): a visitor who converted without ever identifying is attributed on their own
+visits. Rows with neither are counted in ``Journeys.without_person``. A touchpoint is *direct* when its
 channel group is Direct. The lead-creation touch is a person's last touch at or before they
 first became a lead (lifecycle stages); the opportunity-creation touch, the last at or before
 their first deal was created. Revenue is converted into the reporting currency with the
@@ -28,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -68,9 +71,41 @@ def journeys_for(ws: Workspace, config: AttributionConfig, definition_sets: list
         raise unknown_name("attribution dimension", by, DIMENSIONS)
     touches = _touches(ws, config, DIMENSIONS[by])
     rates = Rates(engine_rates(ws.engine), ws.config.reporting_currency)
-    return [build_journeys(touches, pl.concat([_conversions(ws, d, rates) for d in definitions], how="vertical"),
-                           lookback_days=config.lookback_days, direct=config.direct)
-            for definitions in definition_sets]
+    out = []
+    for definitions in definition_sets:
+        journeys = build_journeys(touches, pl.concat([_conversions(ws, d, rates) for d in definitions], how="vertical"),
+                                  lookback_days=config.lookback_days, direct=config.direct)
+        missing = sum(_without_person(ws, d) for d in definitions)
+        out.append(dataclasses.replace(journeys, without_person=missing))
+    return out
+
+
+def _without_person(ws: Workspace, d: ConversionDefinition) -> int:
+    """Rows the definition matches that have neither a person nor a visitor id."""
+    if not ws.engine.has_table(d.table):
+        return 0
+    t = _matching(ws.table(d.table), d)
+    if "person_id" not in t.columns:
+        return int(t.count().execute())
+    return int(t.filter(journey_key(t).isnull() & t[d.at or CONVERSION_TABLES[d.table]].notnull()).count().execute())
+
+
+def journey_key(t: ibis.Table) -> ibis.StringValue:
+    """Whose journey a row belongs to: the person, else the anonymous visitor (a conversion by a
+    visitor who never identified still has that visitor's visits before it, as in GA4)."""
+    person = t.person_id.cast("string")
+    if "anonymous_id" not in t.columns:
+        return person
+    visitor = ibis.literal("visitor:").concat(t.anonymous_id.cast("string"))
+    return ibis.coalesce(person, ibis.ifelse(t.anonymous_id.isnull(), ibis.null("string"), visitor))
+
+
+def _matching(t: ibis.Table, d: ConversionDefinition) -> ibis.Table:
+    for column, wanted in d.match.items():
+        if column not in t.columns:
+            raise unknown_name(f"column of {d.table} (conversion {d.name!r})", column, t.columns)
+        t = t.filter(_matches(t[column], wanted, stages=d.table == "lifecycle_stages" and column == "stage"))
+    return t
 
 
 def _touches(ws: Workspace, config: AttributionConfig, column: str) -> pl.DataFrame:
@@ -80,11 +115,12 @@ def _touches(ws: Workspace, config: AttributionConfig, column: str) -> pl.DataFr
     if "person_id" not in t.columns:
         raise NotFound("touchpoints have no person yet: identity resolution needs people records",
                        hint="load a CRM or form export of people and `marketops run`")
-    t = t.filter(t.person_id.notnull() & t.occurred_at.notnull())
+    t = t.mutate(_key=journey_key(t))
+    t = t.filter(t._key.notnull() & t.occurred_at.notnull())
     if config.touchpoint_types:
         t = t.filter(t.type.isin(config.touchpoint_types))
     frame = pl.from_arrow(t.select(
-        person_id=t.person_id, occurred_at=t.occurred_at,
+        person_id=t._key, occurred_at=t.occurred_at,
         channel=ibis.coalesce(t[column].cast("string"), ibis.literal("(not set)")),
         is_direct=ibis.coalesce(t.channel_group == "Direct", ibis.literal(False))).to_pyarrow())
     frame = frame.sort("person_id", "occurred_at", "channel").with_row_index("_i")
@@ -130,13 +166,10 @@ def _conversions(ws: Workspace, d: ConversionDefinition, rates: Rates) -> pl.Dat
     when = d.at or CONVERSION_TABLES[d.table]
     if when not in t.columns:
         raise unknown_name(f"time column of {d.table} (conversion {d.name!r})", when, t.columns)
-    t = t.filter(t.person_id.notnull() & t[when].notnull())
-    for column, wanted in d.match.items():
-        if column not in t.columns:
-            raise unknown_name(f"column of {d.table} (conversion {d.name!r})", column, t.columns)
-        t = t.filter(_matches(t[column], wanted, stages=d.table == "lifecycle_stages" and column == "stage"))
+    t = t.mutate(_key=journey_key(t))
+    t = _matching(t.filter(t._key.notnull() & t[when].notnull()), d)
     money = MONEY_COLUMNS.get(d.table) if d.revenue else None
-    cols = {"person_id": t.person_id, "conversion_id": ibis.literal(f"{d.name}:").concat(t.record_key),
+    cols = {"person_id": t._key, "conversion_id": ibis.literal(f"{d.name}:").concat(t.record_key),
             "converted_at": t[when]}
     if money:
         cols |= {"_amount": t[money[0]], "_currency": t[money[1]]}

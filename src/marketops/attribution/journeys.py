@@ -62,6 +62,9 @@ class Journeys:
     touches: pl.DataFrame
     journeys: pl.DataFrame
     channels: list[str]
+    #: Conversions left out because no person could be found for them (no email or id linked
+    #: them to anyone): reported so that nothing disappears silently.
+    without_person: int = 0
 
     @property
     def conversions(self) -> int:

@@ -27,6 +27,10 @@ def attribution_command(
     with Workspace.open(workspace, read_only=True) as ws:
         config = ws.config.attribution
         journeys = workspace_journeys(ws, config, by=by, conversion=conversion)
+    if journeys.without_person and not json_:
+        console.print(f"[yellow]{journeys.without_person:,} conversion(s) left out: no person could be found for "
+                      "them (no email or id linked them to anyone); `marketops quality` shows why.[/]",
+                      highlight=False)
     if compare_:
         from marketops.attribution import MODELS
 
@@ -46,6 +50,7 @@ def attribution_command(
             for r in result.to_dicts()]
     if json_:
         print_json({"model": chosen, "by": by, "conversions": journeys.conversions,
+                    "conversions_without_person": journeys.without_person,
                     "revenue": f"{journeys.revenue_cents / 100:.2f}",
                     "credits": [{**r, "conversions": str(r["conversions"]), "revenue": str(r["revenue"])}
                                 for r in rows]})
