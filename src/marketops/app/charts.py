@@ -46,8 +46,8 @@ def _number(v: Any) -> float | None:
 
 
 def _figure(fig: go.Figure, title: str | None, y_title: str | None, x_title: str | None, **layout: Any) -> dict:
-    fig.update_layout(**_LAYOUT, title={"text": title} if title else None,
-                      yaxis_title=y_title, xaxis_title=x_title, **layout)
+    fig.update_layout(**{**_LAYOUT, **layout}, title={"text": title} if title else None,
+                      yaxis_title=y_title, xaxis_title=x_title)
     return fig.to_plotly_json()
 
 
@@ -76,9 +76,10 @@ def line_chart(x: Sequence[Any], series: Mapping[str, Sequence[Any]], *, title: 
 
 
 def funnel_chart(stages: Sequence[str], counts: Sequence[int], *, title: str | None = None) -> dict:
-    """A funnel: people reaching each stage, with the share of the first stage."""
-    fig = go.Figure(go.Funnel(y=list(stages), x=[_number(c) for c in counts], textinfo="value+percent initial"))
-    return _figure(fig, title, None, None, hovermode="closest")
+    """A funnel: people reaching each stage, with the share of the first stage on the bars and on hover."""
+    fig = go.Figure(go.Funnel(y=list(stages), x=[_number(c) for c in counts], textinfo="value+percent initial",
+                              hovertemplate="%{y}: %{x:,} (%{percentInitial:.1%})<extra></extra>"))
+    return _figure(fig, title, None, None, hovermode="closest", margin={**_LAYOUT["margin"], "l": 100})
 
 
 def sparkline(x: Sequence[Any], values: Sequence[Any]) -> dict:

@@ -15,15 +15,22 @@ Example:
 from __future__ import annotations
 
 import gettext
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_datetime, format_timedelta
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_interval, format_skeleton, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import (
+    format_compact_currency,
+    format_compact_decimal,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -67,6 +74,12 @@ class Formatter:
         '1.234.567'
         >>> Formatter("en").duration(95)
         '1 min 35 sec'
+        >>> Formatter("it").money(18308.93, "EUR"), Formatter("en").money(1508291.45, "EUR", compact=True)
+        ('18.308,93\xa0€', '€1.5M')
+        >>> Formatter("en").percent(0.2531), Formatter("en").percent(-0.05, signed=True)
+        ('25.3%', '-5.0%')
+        >>> Formatter("it").period(date(2024, 6, 1), "month"), Formatter("en").period(date(2024, 6, 3), "week")
+        ('giugno 2024', 'Jun 3\u2009–\u20099, 2024')
     """
 
     def __init__(self, lang: str) -> None:
@@ -102,3 +115,59 @@ class Formatter:
         if not parts:
             parts = [format_timedelta(timedelta(0), granularity="second", format="short", locale=self.lang)]
         return " ".join(parts[:2])
+
+    def decimal(self, value: float | None, digits: int = 2) -> str:
+        """A number with at most ``digits`` decimals: ROAS 23.8, credited conversions 85.7."""
+        if value is None:
+            return "–"
+        return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0", locale=self.lang)
+
+    def compact(self, value: float | None) -> str:
+        """A big number in short form for tiles: 12.3K, 1,5 Mln."""
+        if value is None:
+            return "–"
+        return format_compact_decimal(value, fraction_digits=1, locale=self.lang)
+
+    def money(self, value: float | None, currency: str, *, compact: bool = False) -> str:
+        """An amount in ``currency`` the reader's way ('18.308,93 €'); ``compact`` gives '€1.5M'."""
+        if value is None:
+            return "–"
+        if compact and abs(value) >= 10_000:
+            return format_compact_currency(value, currency, fraction_digits=1, locale=self.lang)
+        return format_currency(value, currency, locale=self.lang)
+
+    def percent(self, value: float | None, digits: int = 1, *, signed: bool = False) -> str:
+        """A share (0.253 -> '25.3%') with at most ``digits`` decimals; ``signed`` puts + on a rise."""
+        if value is None:
+            return "–"
+        rounded = round(float(value), digits + 2)
+        # the locale's pattern ('#,##0 %' in Spanish) with the decimals asked for, so a column reads 22.0%, 23.1%
+        base = Locale.parse(self.lang).percent_formats[None].pattern
+        last = base.rindex("0")
+        pattern = base[:last + 1] + ("." + "0" * digits if digits else "") + base[last + 1:]
+        text = format_percent(rounded, format=pattern, locale=self.lang)
+        return ("+" + text) if signed and rounded > 0 else text
+
+    def metric(self, value: float | None, kind: str, currency: str, *, compact: bool = False) -> str:
+        """A metric value by its catalog ``format``: number, currency or percent (stored x100)."""
+        if value is None:
+            return "–"
+        if kind == "currency":
+            return self.money(value, currency, compact=compact)
+        if kind == "percent":
+            return self.percent(float(value) / 100)
+        if compact and abs(value) >= 10_000:
+            return self.compact(value)
+        return self.decimal(value)
+
+    def period(self, start: date | None, grain: str) -> str:
+        """A reporting period by its first day: 'June 2024', 'Q2 2024', 'Jun 3 – 9, 2024', 'Jun 3, 2024'."""
+        if start is None:
+            return "–"
+        if grain == "month":
+            return format_skeleton("yMMMM", start, locale=self.lang)
+        if grain == "quarter":
+            return format_skeleton("yQQQ", start, locale=self.lang)
+        if grain == "week":
+            return format_interval(start, start + timedelta(days=6), "yMMMd", locale=self.lang)
+        return format_date(start, "medium", locale=self.lang)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy/pyarrow scalars
         return value.item()
     return value
+
+
+def _exact(value: Any) -> Any:
+    """Money stays exact in JSON: a Decimal becomes its string, as in the other reports."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _recent_loads(ws: Workspace) -> list[dict[str, Any]]:
@@ -89,7 +95,8 @@ def build_overview(root: Path) -> dict[str, Any]:
 
 
 def overview_json(data: dict[str, Any]) -> dict[str, Any]:
-    """The API form of :func:`build_overview`'s result: runs as dicts, datetimes as ISO strings.
+    """The API form of :func:`build_overview`'s result: runs as dicts, datetimes as ISO strings, and the
+    KPI tiles (``kpis``, added by the route from :func:`marketops.app.analytics.kpis`) with exact money.
 
     Example:
         >>> from datetime import datetime, timezone
@@ -98,6 +105,11 @@ def overview_json(data: dict[str, Any]) -> dict[str, Any]:
         [{'loaded_at': '2025-01-02T00:00:00+00:00'}]
     """
     out = dict(data)
+    if data.get("kpis") is not None:
+        kpis = dict(data["kpis"])
+        kpis["tiles"] = [{**t, "value": _exact(t["value"]), "previous": _exact(t["previous"]),
+                          "series": [{**p, "value": _exact(p["value"])} for p in t["series"]]} for t in kpis["tiles"]]
+        out["kpis"] = kpis
     out["last_run"] = run_to_dict(data["last_run"]) if data.get("last_run") is not None else None
     out["runs"] = [run_to_dict(r) for r in data.get("runs", [])]
     return _jsonable(out)
