@@ -25,6 +25,7 @@ from marketops.app import errors
 from marketops.app.cache import AnalysisCache
 from marketops.app.deps import require_user
 from marketops.app.routes import (
+    apidocs,
     assets,
     attribution,
     auth,
@@ -37,6 +38,7 @@ from marketops.app.routes import (
     people,
     quality,
     review,
+    review_pages,
     runs,
     settings,
     users,
@@ -50,7 +52,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: Routers that answer anonymous requests. Everything else requires a signed-in user.
 PUBLIC = (health.router, auth.public, assets.router)
 PRIVATE = (auth.private, overview.router, review.router, users.router, channels.router, attribution.router,
-           funnel.router, metrics.router, quality.router, imports.router, runs.router, people.router, settings.router)
+           funnel.router, metrics.router, quality.router, imports.router, runs.router, people.router, settings.router,
+           review_pages.router, apidocs.router)
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {
