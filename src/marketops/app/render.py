@@ -97,7 +97,8 @@ def csrf_token(request: Request) -> str:
 
 
 def language(request: Request) -> str:
-    """``?lang=`` first, then the language cookie, then ``language:`` of marketops.yaml."""
+    """``?lang=`` first, then the signed-in user's language (Settings), then the language cookie,
+    then ``language:`` of marketops.yaml."""
     cached = getattr(request.state, "lang", None)
     if cached:
         return cached
@@ -105,7 +106,8 @@ def language(request: Request) -> str:
         configured = workspace_config(request).language
     except Exception:  # a broken marketops.yaml must not take the error page down with it
         configured = None
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), configured)
+    chosen = getattr(getattr(request.state, "user", None), "language", None)
+    lang = pick_language(request.query_params.get("lang"), chosen, request.cookies.get(LANG_COOKIE), configured)
     request.state.lang = lang
     return lang
 

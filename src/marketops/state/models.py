@@ -93,6 +93,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The web app's language for this user (a code of app.i18n.LANGUAGES); None: the workspace's.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -145,6 +145,48 @@ def set_role(session: Session, email: str, role: str, *, actor: str = SYSTEM, ip
     return user
 
 
+def set_active(session: Session, email: str, active: bool, *, actor: str = SYSTEM,
+               ip: str | None = None) -> User:
+    """Deactivate (or reactivate) a user: an inactive user cannot sign in, their web sessions end
+    and their API tokens stop working; nothing is deleted. The last active admin stays active.
+
+    Example:
+        >>> from marketops.state.db import init_db, session_scope
+        >>> _ = init_db("sqlite://")
+        >>> with session_scope("sqlite://") as s:
+        ...     _ = create_user(s, "dan@acme.test", "correct horse battery")
+        ...     set_active(s, "dan@acme.test", False).active
+        False
+    """
+    user = _require(session, email)
+    if user.active == active:
+        return user
+    if not active and user.role == "admin" and _active_admins(session) <= 1:
+        raise InvalidUser(f"'{user.email}' is the only admin; make someone else admin first")
+    user.active = active
+    session.flush()
+    record(session, actor, "user.activate" if active else "user.deactivate", user.email, {}, ip)
+    return user
+
+
+def set_language(session: Session, email: str, language: str | None, *, actor: str = SYSTEM,
+                 ip: str | None = None) -> User:
+    """Set the web app's language for a user; None (or "") goes back to the workspace's language.
+
+    ``language`` is a code of the app's languages (``en``, ``it``...); this layer cannot import
+    the web app, so the caller checks the code against ``marketops.app.i18n.LANGUAGES``.
+    """
+    user = _require(session, email)
+    language = (language or "").strip().lower() or None
+    if language is not None and (len(language) > 8 or not language.replace("-", "").isalpha()):
+        raise InvalidUser(f"'{language}' is not a language code")
+    if user.language != language:
+        before, user.language = user.language, language
+        session.flush()
+        record(session, actor, "user.language", user.email, {"from": before, "to": language}, ip)
+    return user
+
+
 def remove_user(session: Session, email: str, *, actor: str = SYSTEM, ip: str | None = None) -> None:
     """Delete a user and their API tokens; the last active admin cannot be removed."""
     user = _require(session, email)
