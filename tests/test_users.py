@@ -98,5 +98,12 @@ def test_cli_add_prompts_for_the_password_twice(cli_app, workspace):
     assert result.exit_code == 0, result.output
     with session_scope(f"sqlite:///{workspace / '.marketops' / 'app.sqlite'}") as s:
         assert authenticate(s, "jo@acme.test", "jo's password!") is not None
-    removed = runner.invoke(cli_app, ["users", "remove", "jo@acme.test", "--yes", "-w", str(workspace)])
+    w = ["-w", str(workspace)]
+    assert runner.invoke(cli_app, ["users", "deactivate", "jo@acme.test", *w]).exit_code == 0
+    with session_scope(f"sqlite:///{workspace / '.marketops' / 'app.sqlite'}") as s:
+        assert authenticate(s, "jo@acme.test", "jo's password!") is None  # deactivated: no sign-in
+    assert runner.invoke(cli_app, ["users", "activate", "jo@acme.test", *w]).exit_code == 0
+    with session_scope(f"sqlite:///{workspace / '.marketops' / 'app.sqlite'}") as s:
+        assert authenticate(s, "jo@acme.test", "jo's password!") is not None
+    removed = runner.invoke(cli_app, ["users", "remove", "jo@acme.test", "--yes", *w])
     assert removed.exit_code == 0

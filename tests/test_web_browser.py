@@ -181,14 +181,14 @@ def test_the_right_password_shows_the_overview(page, tmp_path):
 def test_switching_to_italian(page):
     sign_in(page)
     page.wait_for_selector("#tables")
-    page.click("nav.languages a[lang=it]")
+    page.click(".languages [lang=it]")
     page.wait_for_selector("html[lang=it]")
     assert page.inner_text("h1") == "Panoramica"
     assert page.inner_text("form.logout button") == "Esci"
     # The choice sticks (a cookie) when the next page is asked for without ?lang=.
     page.goto("/")
     assert page.inner_text("h1") == "Panoramica"
-    page.click("nav.languages a[lang=en]")
+    page.click(".languages [lang=en]")
     page.wait_for_selector("html[lang=en]")
     assert page.inner_text("h1") == "Overview"
 

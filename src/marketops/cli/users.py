@@ -11,7 +11,7 @@ from rich.table import Table
 from marketops.cli._state import app_session
 from marketops.cli.output import JsonOpt, WorkspaceOpt, console, err_console, print_json
 from marketops.state.models import ROLES
-from marketops.state.users import create_user, list_users, remove_user, set_password, set_role
+from marketops.state.users import create_user, list_users, remove_user, set_active, set_password, set_role
 
 app = typer.Typer(help="Manage web app users: add, list, change roles, remove.", no_args_is_help=True)
 
@@ -66,6 +66,24 @@ def set_role_(email: str = typer.Argument(..., help="The user's email."),
     with app_session(workspace) as session:
         user = set_role(session, email, role, actor="cli")
         console.print(f"{user.email} is now {user.role}.")
+
+
+@app.command("deactivate")
+def deactivate(email: str = typer.Argument(..., help="The user's email."),
+               workspace: WorkspaceOpt = Path(".")) -> None:
+    """Stop a user signing in (their sessions end, their API tokens stop working); nothing is deleted."""
+    with app_session(workspace) as session:
+        user = set_active(session, email, False, actor="cli")
+        console.print(f"{user.email} can no longer sign in; `marketops users activate` undoes it.")
+
+
+@app.command("activate")
+def activate(email: str = typer.Argument(..., help="The user's email."),
+             workspace: WorkspaceOpt = Path(".")) -> None:
+    """Let a deactivated user sign in again."""
+    with app_session(workspace) as session:
+        user = set_active(session, email, True, actor="cli")
+        console.print(f"{user.email} can sign in again.")
 
 
 @app.command("remove")

@@ -203,8 +203,9 @@ def list_users(session: Session) -> list[User]:
 
 
 def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True))) or 0
+    # Rows locked (PostgreSQL): two admins demoting the last two admins at once must not both succeed.
+    return len(session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                               .with_for_update()).all())
 
 
 def ensure_admin(url: str, email: str | None = None, password: str | None = None) -> tuple[str, str] | None:
