@@ -62,7 +62,7 @@ def workspace_root(tmp_path: Path, clean_env) -> Path:
 
 @pytest.fixture
 def app(workspace_root: Path):
-    application = create_app(workspace_root)
+    application = create_app(workspace_root, warm=False)  # no background work racing the assertions
     yield application
     dispose(application.state.database_url)
 

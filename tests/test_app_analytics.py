@@ -438,3 +438,24 @@ def test_the_latest_complete_period_ends_by_the_data(as_of, grain):
 def test_kpi_tone_follows_higher_is_better():
     assert an._tone(0.2, True) == "good" and an._tone(0.2, False) == "bad"
     assert an._tone(-0.2, False) == "good" and an._tone(0.0, True) == "flat" and an._tone(None, True) is None
+
+
+def test_the_warmer_computes_the_default_pages_before_anyone_asks(sample):
+    import time as _time
+
+    from marketops.app.routes.metrics import WARM, cached_analysis
+
+    application, expected = sample
+    application.state.analysis_cache.clear()
+    with TestClient(application):  # starting the app starts the warmer
+        deadline = _time.monotonic() + 120
+        while application.state.warmer.warmed_version is None:
+            assert _time.monotonic() < deadline, "the warmer did not finish"
+            _time.sleep(0.2)
+        for name, fn, params in WARM:
+            called = []
+            # answered from the cache: the function itself is not run again
+            cached_analysis(application, name, lambda ws, **p: called.append(1), **params)
+            assert called == [], name
+        channels = cached_analysis(application, "channels", an.channels, model=None, by="channel")
+        assert channels["model"] == expected["default_model"]

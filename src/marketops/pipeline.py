@@ -241,18 +241,20 @@ def _save(ws: Workspace, run: RunRecord) -> None:
 
 
 def run_pipeline(ws: Workspace, *, steps: list[str] | None = None, observer: Observer | None = None,
-                 raise_on_error: bool = False) -> RunRecord:
+                 raise_on_error: bool = False, run_id: str | None = None) -> RunRecord:
     """Run the pipeline (all steps, or the named ones in pipeline order) and publish on success.
 
     Bad input never fails a run: it is quarantined and reported in the ingest step's detail. A
     step that fails (an engine error, a bug) fails the run; nothing is published then.
+    ``run_id`` (from :func:`new_run_id`) lets a caller name the run before it starts, so a
+    run started in the background can be followed at once.
     """
     observer = observer or _Silent()
     chosen = [(n, f) for n, f in STEPS if steps is None or n in steps]
     unknown = set(steps or []) - {n for n, _ in STEPS}
     if unknown:
         raise unknown_name("step", sorted(unknown)[0], [n for n, _ in STEPS])
-    run = RunRecord(run_id=new_run_id(), status="running", started_at=datetime.now(UTC),
+    run = RunRecord(run_id=run_id or new_run_id(), status="running", started_at=datetime.now(UTC),
                     steps=[StepRecord(n) for n, _ in chosen], engine=ws.engine_name)
     _save(ws, run)
     ctx = RunContext(ws, run.run_id, observer)

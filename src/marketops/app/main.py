@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -44,6 +46,7 @@ from marketops.app.routes import (
     users,
 )
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
+from marketops.app.warmer import Warmer
 from marketops.state.db import init_db, session_factory
 from marketops.workspace import Workspace
 
@@ -119,13 +122,23 @@ def routes(app: FastAPI) -> list[tuple[str, set[str]]]:
             if ctx.path is not None]
 
 
-def create_app(workspace_root: Path) -> FastAPI:
-    """The web app for the workspace at ``workspace_root``; migrates the app database first."""
+def create_app(workspace_root: Path, *, warm: bool = True) -> FastAPI:
+    """The web app for the workspace at ``workspace_root``; migrates the app database first.
+    ``warm``: precompute the pages' analyses in the background after each run (see ``warmer``)."""
     ws = Workspace.open(workspace_root)  # reads marketops.yaml only; the warehouse stays closed
     database_url = ws.app_database_url
     init_db(database_url)
     # The API documentation pages are off until they sit behind sign-in (a later issue).
-    app = FastAPI(title="marketops", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warmer = app.state.warmer = Warmer(app) if warm else None
+        if warmer is not None:
+            warmer.start()
+        yield
+        if warmer is not None:
+            warmer.stop()
+
+    app = FastAPI(title="marketops", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.workspace_root = ws.root
     app.state.database_url = database_url
     app.state.sessions = session_factory(database_url)

@@ -18,13 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from marketops.engine.duckdb import quiet_duckdb
 from ruamel.yaml import YAML
 
+from marketops.engine.duckdb import quiet_duckdb
 from marketops.errors import SourceError
 from marketops.ingest.mapping import MappingNeeded, MappingPlan, plan_mapping
 from marketops.ingest.readers import read_file
@@ -89,8 +89,13 @@ def write_rule(ws: Workspace, file: Path, proposal: Proposal) -> int:
             "entity": proposal.plan.entity, "columns": dict(proposal.plan.mapped)}
     rules = [r for r in rules if r.get("pattern") != file.name] + [rule]
     data["sources"] = rules
-    with open(path, "w", encoding="utf-8") as f:
+    # Written beside and swapped in whole: a run or a server reading marketops.yaml meanwhile
+    # sees the old file or the new one, never half of it.
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
         yaml.dump(data, f)
+    shutil.copymode(path, tmp)
+    tmp.replace(path)
     # Re-read so the saved rule is validated like any hand edit.
     from marketops.settings import load_config
 

@@ -16,11 +16,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from marketops.app import analytics as an
-from marketops.app.deps import Reader, read_workspace
+from marketops.app.deps import Reader
 from marketops.app.downloads import Format, download
 from marketops.app.i18n import translations
 from marketops.app.render import language
 from marketops.errors import MarketopsError, NotFound, WorkspaceLocked
+from marketops.workspace import Workspace
 
 router = APIRouter()
 
@@ -33,23 +34,43 @@ def analysis(request: Request, name: str, fn: Callable[..., Any], **params: Any)
     """``fn(ws, **params)`` over the workspace opened read-only for this request; the result is kept
     in the app's analysis cache until a run publishes or marketops.yaml changes (callers must not
     change it). A bad parameter answers 400 with the "did you mean" message."""
-
-    def compute() -> Any:
-        with read_workspace(request) as ws:
-            return fn(ws, **params)
-
-    cache = getattr(request.app.state, "analysis_cache", None)
     try:
-        if cache is None:
-            return compute()
-        key = (name, tuple(sorted((k, _hashable(v)) for k, v in params.items())))
-        return cache.get(request.app.state.workspace_root, key, compute)
+        return cached_analysis(request.app, name, fn, **params)
     except an.InvalidParameter as e:
         raise HTTPException(400, e.message) from None
     except (WorkspaceLocked, NotFound):
         raise
     except MarketopsError as e:  # data the report cannot use (e.g. no exchange rate for a day)
         raise HTTPException(422, str(e)) from None
+
+
+def cached_analysis(app: Any, name: str, fn: Callable[..., Any], **params: Any) -> Any:
+    """:func:`analysis` without a request: the pages and the warmer share cache entries."""
+    root = app.state.workspace_root
+
+    def compute() -> Any:
+        ws = Workspace.open(root, read_only=True)
+        try:
+            return fn(ws, **params)
+        finally:
+            ws.close()
+
+    cache = getattr(app.state, "analysis_cache", None)
+    if cache is None:
+        return compute()
+    key = (name, tuple(sorted((k, _hashable(v)) for k, v in params.items())))
+    return cache.get(root, key, compute)
+
+
+#: What the pages compute with their default filters: the warmer computes these as soon as a run
+#: publishes, so the first visitor after a run does not wait for attribution over every touchpoint.
+WARM: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
+    ("kpis", an.kpis, {"grain": "month"}),
+    ("goals", an.goal_summary, {}),
+    ("channels", an.channels, {"model": None, "by": "channel"}),
+    ("attribution", an.attribution, {"by": "channel", "conversion": None}),
+    ("funnel", an.funnel_data, {"by": None}),
+]
 
 
 def gettext(request: Request) -> Callable[[str], str]:
