@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ibis
+import polars as pl
 
 from marketops.app.render import N_
 from marketops.errors import NotFound
@@ -125,40 +126,73 @@ def display_name(row: dict[str, Any]) -> str:
     return name or row.get("email") or row.get("person_id") or ""
 
 
-def _matches(t: ibis.Table, q: str) -> ibis.BooleanValue | None:
-    needle = q.lower()
-    present = [c for c in SEARCH_COLUMNS if c in t.columns]
-    tests = [t[c].cast("string").lower().contains(needle) for c in present]
-    if "first_name" in t.columns and "last_name" in t.columns and " " in needle:
-        full = t.first_name.cast("string").fill_null("") + " " + t.last_name.cast("string").fill_null("")
-        tests.append(full.lower().contains(needle))
-    digits = re.sub(r"\D", "", q)
-    # Phones are stored E.164 ("+393331234567"): look for the digits the user typed, whatever
-    # spaces, dashes or brackets they used.
-    if "phone" in t.columns and len(digits) >= 3 and _PHONE_LIKE.fullmatch(q):
-        tests.append(t.phone.cast("string").contains(digits))
-    if not tests:
-        return None
-    return ibis.or_(*tests)
+@dataclass(frozen=True)
+class SearchIndex:
+    """What a search looks at, for every golden person, newest first: built once per published
+    run (the app keeps it in its analysis cache), so a search is a scan of strings in memory plus
+    one small query for the page's rows, not six case-folding filters over the warehouse."""
+
+    person_ids: pl.Series
+    text: pl.Series  # lower-cased email, first name, last name, company and "first last", \x1f-separated
+    phones: pl.Series  # the phone's digits
+
+    def find(self, q: str, *, limit: int, offset: int) -> tuple[list[str], int]:
+        """The ids of the page of matches (newest first) and how many match in all."""
+        needle = _SEPARATOR.sub(" ", q.lower())
+        hit = self.text.str.contains(needle, literal=True)
+        digits = re.sub(r"\D", "", q)
+        # Phones are stored E.164 ("+393331234567"): look for the digits the user typed, whatever
+        # spaces, dashes or brackets they used.
+        if len(digits) >= 3 and _PHONE_LIKE.fullmatch(q):
+            hit = hit | self.phones.str.contains(digits, literal=True)
+        matched = self.person_ids.filter(hit.fill_null(False))
+        return matched.slice(offset, limit).to_list(), matched.len()
 
 
-def search_people(ws: Workspace, q: str = "", *, limit: int = 50, offset: int = 0) -> PeoplePage:
+_SEPARATOR = re.compile("\x1f")
+
+
+def search_index(ws: Workspace) -> SearchIndex:
+    """The search index of the workspace's golden people (see :class:`SearchIndex`)."""
+    if not _has(ws, "golden_people"):
+        return SearchIndex(pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String),
+                           pl.Series([], dtype=pl.String))
+    g = ws.table("golden_people")
+    order = [g[c].desc(nulls_first=False) for c in ("updated_at", "created_at") if c in g.columns]
+
+    def text(column: str) -> ibis.StringValue:
+        return g[column].cast("string").lower().fill_null("") if column in g.columns else ibis.literal("")
+
+    parts = [text(c) for c in SEARCH_COLUMNS]
+    full = text("first_name") + " " + text("last_name")
+    joined = parts[0]
+    for part in [*parts[1:], full]:
+        joined = joined + "\x1f" + part
+    phone = g.phone.cast("string").re_replace(r"\D", "").fill_null("") if "phone" in g.columns else ibis.literal("")
+    frame = pl.from_arrow(g.order_by([*order, g.person_id]).select(
+        person_id=g.person_id.cast("string"), text=joined, phone=phone).to_pyarrow())
+    return SearchIndex(frame["person_id"], frame["text"], frame["phone"])
+
+
+def search_people(ws: Workspace, q: str = "", *, limit: int = 50, offset: int = 0,
+                  index: SearchIndex | None = None) -> PeoplePage:
     """Golden people whose email, name, company or phone contains ``q`` (case-insensitive);
-    all of them when ``q`` is empty. Most recently updated first."""
+    all of them when ``q`` is empty. Most recently updated first. ``index``: a :func:`search_index`
+    of the same data, kept between searches (built here when not given)."""
     if not _has(ws, "golden_people"):
         return PeoplePage([], 0, ready=False)
-    g = ws.table("golden_people")
     q = (q or "").strip()[:MAX_QUERY]
-    t = g
+    index = index if index is not None else search_index(ws)
     if q:
-        condition = _matches(g, q)
-        if condition is None:
-            return PeoplePage([], 0)
-        t = g.filter(condition)
-    total = int(t.count().execute())
-    order = [t[c].desc(nulls_first=False) for c in ("updated_at", "created_at") if c in t.columns]
-    columns = [c for c in LIST_COLUMNS if c in t.columns]
-    rows = _rows(t.order_by([*order, t.person_id]).select(*columns).limit(limit, offset=offset))
+        ids, total = index.find(q, limit=limit, offset=offset)
+    else:
+        ids, total = index.person_ids.slice(offset, limit).to_list(), index.person_ids.len()
+    if not ids:
+        return PeoplePage([], total)
+    g = ws.table("golden_people")
+    columns = [c for c in LIST_COLUMNS if c in g.columns]
+    found = {r["person_id"]: r for r in _rows(g.filter(g.person_id.isin(ids)).select(*columns))}
+    rows = [found[i] for i in ids if i in found]
     stages = _current_stages(ws, [r["person_id"] for r in rows])
     for r in rows:
         r["name"] = display_name(r)

@@ -19,6 +19,7 @@ from marketops.app import analytics as an
 from marketops.app.deps import Reader
 from marketops.app.downloads import Format, download
 from marketops.app.i18n import translations
+from marketops.app.people import search_index
 from marketops.app.render import language
 from marketops.errors import MarketopsError, NotFound, WorkspaceLocked
 from marketops.workspace import Workspace
@@ -70,6 +71,7 @@ WARM: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("channels", an.channels, {"model": None, "by": "channel"}),
     ("attribution", an.attribution, {"by": "channel", "conversion": None}),
     ("funnel", an.funnel_data, {"by": None}),
+    ("people_index", search_index, {}),
 ]
 
 

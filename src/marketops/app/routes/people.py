@@ -14,10 +14,19 @@ from fastapi.responses import Response
 
 from marketops.app.deps import Reader, read_workspace
 from marketops.app.downloads import Format, Limit, Offset, download, page_json
-from marketops.app.people import MAX_QUERY, person_detail, search_people
+from marketops.app.people import MAX_QUERY, SearchIndex, person_detail, search_index, search_people
 from marketops.app.render import render
+from marketops.app.routes.metrics import cached_analysis
+from marketops.workspace import Workspace
 
 router = APIRouter()
+
+
+def _index(request: Request, ws: Workspace) -> SearchIndex | None:
+    """The search index of the published people, built once per run (None before any run)."""
+    if not ws.engine.has_table("golden_people"):
+        return None
+    return cached_analysis(request.app, "people_index", search_index)
 
 Search = Annotated[str, Query(max_length=MAX_QUERY, description="Part of an email, name, company or phone.")]
 PAGE_SIZE = 50
@@ -28,7 +37,7 @@ PAGE_SIZE = 50
 def people_page(request: Request, user: Reader, q: Search = "", limit: Limit = PAGE_SIZE,
                 offset: Offset = 0) -> Response:
     with read_workspace(request) as ws:
-        page = search_people(ws, q, limit=limit, offset=offset)
+        page = search_people(ws, q, limit=limit, offset=offset, index=_index(request, ws))
     return render(request, "people.html", {"page": page, "q": q.strip(), "limit": limit, "offset": offset})
 
 
@@ -44,7 +53,7 @@ def people_api(request: Request, user: Reader, q: Search = "", limit: Limit = PA
                format: Format = "json") -> dict | Response:
     """People whose email, name, company or phone contains ``q``; newest first; paged."""
     with read_workspace(request) as ws:
-        page = search_people(ws, q, limit=limit, offset=offset)
+        page = search_people(ws, q, limit=limit, offset=offset, index=_index(request, ws))
     if format != "json":
         return download(page.items, "people", format)
     return page_json(page.items, page.total, limit, offset, q=q.strip(), ready=page.ready)
