@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 SIZES = {
     "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000], "attribution": [100_000],
-              "metrics": [1_000_000]},
+              "metrics": [1_000_000], "web": [20_000]},
     "large": {"ingest": [100_000, 1_000_000], "identity": [10_000, 100_000, 1_000_000],
-              "attribution": [100_000, 1_000_000], "metrics": [1_000_000, 10_000_000]},
+              "attribution": [100_000, 1_000_000], "metrics": [1_000_000, 10_000_000], "web": [1_000_000]},
 }
 COLUMNS = ["bench", "size", "rows", "seconds", "rows_per_s", "peak_mb", "peer", "peer_seconds", "ratio", "note"]
 
@@ -41,11 +41,13 @@ def main() -> None:
     import identity
     import ingest
     import metrics
+    import web
 
     rows = ingest.run(SIZES[args.size]["ingest"])
     rows += identity.run(SIZES[args.size]["identity"])
     rows += attribution.run(SIZES[args.size]["attribution"])
     rows += metrics.run(SIZES[args.size]["metrics"])
+    rows += web.run(SIZES[args.size]["web"])
     print_results(rows)
 
 
