@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from marketops.app.cache import AnalysisCache
 from marketops.workspace import Workspace
 
 RECENT = 10
@@ -65,11 +66,12 @@ def _recent_loads(ws: Workspace) -> list[dict[str, Any]]:
     return rows
 
 
-def build_overview(root: Path) -> dict[str, Any]:
+def build_overview(root: Path, cache: AnalysisCache | None = None) -> dict[str, Any]:
     """Workspace name, last run, rows per canonical table, quarantined rows and recent loads.
 
     Datetimes stay datetimes (the page formats them per language); :func:`overview_json`
-    turns the result into JSON-ready data.
+    turns the result into JSON-ready data. With ``cache``, the rows per table are counted once per
+    published run (they change only when a run publishes); runs, loads and quarantine stay live.
     """
     # Imported here: the pipeline pulls in the whole ingest machinery, which sign-in and
     # health checks do not need.
@@ -78,7 +80,10 @@ def build_overview(root: Path) -> dict[str, Any]:
     ws = Workspace.open(root, read_only=True)
     try:
         runs = list_runs(ws, limit=RECENT)
-        tables = [{"name": name, "rows": ws.engine.count(name)} for name in ws.table_names()]
+        def count_tables() -> list[dict[str, Any]]:
+            return [{"name": name, "rows": ws.engine.count(name)} for name in ws.table_names()]
+
+        tables = cache.get(root, ("table_counts",), count_tables) if cache is not None else count_tables()
         quarantined = ws.engine.count("_quarantine") if ws.engine.has_table("_quarantine") else 0
         loads = _recent_loads(ws)
         return {

@@ -26,7 +26,7 @@ Grain = Annotated[str, Query(description="day, week, month (default) or quarter.
 def _overview(request: Request, grain: str) -> dict[str, Any]:
     # the KPIs first: a bad grain answers 400 before anything else is read
     kpis = analysis(request, "kpis", an.kpis, grain=grain)
-    data = build_overview(request.app.state.workspace_root)
+    data = build_overview(request.app.state.workspace_root, getattr(request.app.state, "analysis_cache", None))
     # the hook for goals (issue 6): None until goals exist, and the page then shows no goal section
     goals = analysis(request, "goals", an.goal_summary)
     return {**data, "kpis": kpis, "goals": goals}
