@@ -5,7 +5,6 @@ working on one workspace at the same time."""
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +15,6 @@ import httpx
 import openpyxl
 import pyarrow as pa
 import pytest
-import uvicorn
 
 from marketops import pipeline
 from marketops.app import jobs
@@ -35,6 +33,7 @@ from tests.app_fixtures import (  # noqa: F401  (fixtures are used by name)
     client,
     csrf_from,
     login_as,
+    served,
     users,
 )
 
@@ -254,11 +253,6 @@ def test_unknown_or_hostile_run_ids_are_not_found(client, users):
 
 
 # -- the CLI and the server on one workspace --------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class PageReader(threading.Thread):
     """Signed in, reads pages in a loop and keeps every status seen."""
@@ -282,16 +276,8 @@ def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_ingest_and_run_while_the_server_serves_pages(app, users, workspace_root):
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=30) as http:
+    with served(app) as base:
+        with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as http:
             token = CSRF_RE.search(http.get("/login").text).group(1)
             assert http.post("/login", data={"email": EMAILS["viewer"], "password": PASSWORDS["viewer"],
                                              "csrf_token": token}).status_code == 303
@@ -329,9 +315,6 @@ def test_cli_ingest_and_run_while_the_server_serves_pages(app, users, workspace_
             assert {t["name"]: t["rows"] for t in overview["tables"]}["people"] == 3
             runs_page = http.get("/runs")
             assert runs_page.status_code == 200 and 'data-status="failed"' in runs_page.text
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # -- the warehouse lock between processes (marketops.workspace) -------------------------------------

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
@@ -35,6 +34,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from marketops.ingest.loader import sha256_of
 from marketops.ingest.readers import FORMATS
 
 #: The largest file an upload may carry (bytes); bigger exports go straight into the inbox folder.
@@ -169,20 +169,12 @@ def _check_text(head: bytes, name: str, fmt: str, *, complete: bool) -> None:
         raise UploadRefused(f"'{name}' does not start like {kind} (with '{{' or '[')", status=415)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _same_bytes_in_inbox(inbox: Path, size: int, digest: str, skip: Path) -> Path | None:
     for other in sorted(inbox.iterdir()):
         if other == skip or other.name.startswith(".") or not other.is_file():
             continue
         try:
-            if other.stat().st_size == size and sha256_file(other) == digest:
+            if other.stat().st_size == size and sha256_of(other) == digest:
                 return other
         except OSError:
             continue
@@ -193,7 +185,7 @@ def place(tmp: Path, inbox: Path, name: str) -> Placed:
     """Give the checked temporary file ``tmp`` its inbox name, never replacing a different file:
     a name already taken gets a ``-2``, ``-3``... suffix; identical bytes answer "unchanged"."""
     size = tmp.stat().st_size
-    digest = sha256_file(tmp)
+    digest = sha256_of(tmp)
     same = _same_bytes_in_inbox(inbox, size, digest, tmp)
     if same is not None:
         tmp.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from marketops.cli.output import JsonOpt, WorkspaceOpt, console, fail, print_jso
 from marketops.errors import MarketopsError, unknown_name
 from marketops.quality.scorecard import Scorecard, ScoreRow, compute_scorecard
 from marketops.quality.scorecard_history import load_history, load_scorecard
-from marketops.quality.scorecard_thresholds import QualityConfig, evaluate, format_value
+from marketops.quality.scorecard_thresholds import QualityConfig, evaluate, format_value, verdicts
 from marketops.schema import ENTITIES
 from marketops.workspace import Workspace
 
@@ -59,29 +59,16 @@ def _check_filters(card: Scorecard, table: str | None, source: str | None) -> No
             raise unknown_name("source" + (f" of {table}" if table else ""), source, sources)
 
 
-def _verdicts(card: Scorecard, config: QualityConfig) -> dict[tuple, str]:
-    """(table, source, column, metric) -> fail / warn / pass, for cells a threshold judges."""
-    out: dict[tuple, str] = {}
-    for row in card.rows:
-        if row.value is not None and any(rule.applies_to(row) for rule in config.thresholds):
-            out[(row.table, row.source, row.column, row.metric)] = "pass"
-    for b in card.breaches:
-        key = (b.table, b.source, b.column, b.metric)
-        if out.get(key) != "fail":
-            out[key] = b.action
-    return out
-
-
-def _cell(row: ScoreRow | None, verdicts: dict[tuple, str]) -> str:
+def _cell(row: ScoreRow | None, judged: dict[tuple, str]) -> str:
     if row is None:
         return ""
     text = format_value(row.metric, row.value)
-    style = STYLE.get(verdicts.get((row.table, row.source, row.column, row.metric), ""))
+    style = STYLE.get(judged.get((row.table, row.source, row.column, row.metric), ""))
     return f"[{style}]{text}[/]" if style else text
 
 
 def _print_scorecard(card: Scorecard, config: QualityConfig) -> None:
-    verdicts = _verdicts(card, config)
+    judged = verdicts(card, config)
     index = {(r.table, r.source, r.column, r.metric): r for r in card.rows if r.file is None}
     tables = [t for t in ENTITIES if any(r.table == t for r in card.rows)]
     for name in tables:
@@ -99,7 +86,7 @@ def _print_scorecard(card: Scorecard, config: QualityConfig) -> None:
         for source, column in keys:
             rows = [index.get((name, source, column, metric)) for metric in COLUMN_METRICS]
             notes = "; ".join(dict.fromkeys(r.detail for r in rows[1:] if r is not None and r.detail))
-            grid.add_row(source, column, *(_cell(r, verdicts) for r in rows), notes)
+            grid.add_row(source, column, *(_cell(r, judged) for r in rows), notes)
         console.print(grid)
     grid = Table(title="Sources", header_style="bold")
     grid.add_column("table")
@@ -108,7 +95,7 @@ def _print_scorecard(card: Scorecard, config: QualityConfig) -> None:
         grid.add_column(HEADINGS.get(metric, metric), justify="right")
     for name in tables:
         for source in sorted({r.source for r in card.rows if r.table == name}):
-            grid.add_row(name, source, *(_cell(index.get((name, source, None, metric)), verdicts)
+            grid.add_row(name, source, *(_cell(index.get((name, source, None, metric)), judged)
                                          for metric in SOURCE_METRICS))
     console.print(grid)
 

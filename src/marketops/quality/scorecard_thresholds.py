@@ -258,3 +258,18 @@ def evaluate(scorecard: Scorecard, config: QualityConfig) -> list[Breach]:
             breaches.append(Breach(rule.action, row.table, row.source, row.column, row.metric, row.value,
                                    rule.min, rule.max, message))
     return sorted(breaches, key=lambda b: b.action != "fail")
+
+
+def verdicts(scorecard: Scorecard, config: QualityConfig) -> dict[tuple, str]:
+    """(table, source, column, metric) -> ``fail`` / ``warn`` / ``pass`` for every cell a threshold
+    judges (``scorecard.breaches`` evaluated already); cells no threshold looks at are absent.
+    The CLI colours its grid with it and the web page its cells."""
+    out: dict[tuple, str] = {}
+    for row in scorecard.rows:
+        if row.value is not None and any(rule.applies_to(row) for rule in config.thresholds):
+            out[(row.table, row.source, row.column, row.metric)] = "pass"
+    for b in scorecard.breaches:
+        key = (b.table, b.source, b.column, b.metric)
+        if out.get(key) != "fail":
+            out[key] = b.action
+    return out

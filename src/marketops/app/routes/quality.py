@@ -27,7 +27,7 @@ from marketops.app.render import N_, render
 from marketops.ingest.loader import QUARANTINE_TABLE
 from marketops.quality.scorecard import Scorecard, compute_scorecard
 from marketops.quality.scorecard_history import load_history, load_scorecard
-from marketops.quality.scorecard_thresholds import METRICS, QualityConfig, evaluate, format_value
+from marketops.quality.scorecard_thresholds import METRICS, QualityConfig, evaluate, format_value, verdicts
 from marketops.schema import ENTITIES
 from marketops.workspace import Workspace
 
@@ -67,19 +67,6 @@ def latest_scorecard(ws: Workspace, run_id: str | None = None) -> tuple[Scorecar
         card, live = compute_scorecard(ws.engine, published, run_id=run, config=config), True
     card.breaches = evaluate(card, config)
     return card, live
-
-
-def verdicts(card: Scorecard, config: QualityConfig) -> dict[tuple, str]:
-    """(table, source, column, metric) -> ``fail`` / ``warn`` / ``pass`` for the cells a threshold judges."""
-    out: dict[tuple, str] = {}
-    for row in card.rows:
-        if row.value is not None and any(rule.applies_to(row) for rule in config.thresholds):
-            out[(row.table, row.source, row.column, row.metric)] = "pass"
-    for b in card.breaches:
-        key = (b.table, b.source, b.column, b.metric)
-        if out.get(key) != "fail":
-            out[key] = b.action
-    return out
 
 
 def _cell(row, judged: dict[tuple, str]) -> dict[str, Any] | None:
