@@ -7,6 +7,7 @@ the Jinja environment), because requests in different languages render concurren
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "user": getattr(request.state, "user", None),
         "workspace_name": workspace_name,
         "path": request.url.path,
+        # the page with its filters, to come back to after switching language
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "lang_query": lambda code: urlencode({**request.query_params, "lang": code}),
         "nav": nav_for(getattr(request.state, "user", None), request.url.path),
         "charts": False,
         "chart_json": figure_json,

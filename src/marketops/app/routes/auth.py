@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from marketops.app.deps import DB, CurrentUser, client_ip, optional_user
-from marketops.app.render import render
+from marketops.app.render import N_, render
 from marketops.app.security import CSRF_FIELD, csrf_matches, new_csrf_token, password_fingerprint
 from marketops.state.audit import record
 from marketops.state.models import User
@@ -17,9 +17,9 @@ from marketops.state.users import authenticate
 public = APIRouter()
 private = APIRouter()
 
-TEXT_BAD_CREDENTIALS = "Wrong email or password."
-TEXT_RATE_LIMITED = "Too many failed sign-in attempts. Please wait a few minutes and try again."
-TEXT_EXPIRED = "The form expired. Please try again."
+TEXT_BAD_CREDENTIALS = N_("Wrong email or password.")
+TEXT_RATE_LIMITED = N_("Too many failed sign-in attempts. Please wait a few minutes and try again.")
+TEXT_EXPIRED = N_("The form expired. Please try again.")
 
 
 def safe_next(target: str | None) -> str:

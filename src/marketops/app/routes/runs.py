@@ -106,7 +106,7 @@ def runs_page(request: Request, user: CurrentUser, offset: Offset = 0) -> Respon
     root = _root(request)
     runs, total = _records(root, PAGE_SIZE, offset)
     return render(request, "runs.html", {"runs": runs, "total": total, "offset": offset, "limit": PAGE_SIZE,
-                                         "running": jobs.current_job(root)})
+                                         "running": jobs.current_job(root), "step_words": STEP_WORDS})
 
 
 @router.post("/runs/start", dependencies=[Depends(form_csrf)])
