@@ -248,7 +248,7 @@ def test_too_large_upload_is_refused_while_streaming(client, users, workspace_ro
     write = token_for(client.app, "editor", ("write",))
     api = client.post("/api/v1/uploads", headers={"Authorization": f"Bearer {write}"},
                       files={"file": ("big.csv", big, "text/csv")})
-    assert api.status_code == 413 and api.json()["error"]["code"] == "upload_refused" or api.status_code == 413
+    assert api.status_code == 413 and api.json()["error"]["code"] == "too_large"
     assert inbox(workspace_root) == []
 
 

@@ -188,3 +188,21 @@ def test_real_server_over_http(app, users):
             assert "HttpOnly" in signed_in.headers["set-cookie"]
             page = http.get("/")
             assert page.status_code == 200 and _rows(page.text) == {"ad_spend": 2, "people": 3}
+
+
+def test_the_overview_stays_up_while_a_run_writes(client, users, monkeypatch):
+    from marketops.app.routes import overview as route
+    from marketops.errors import WorkspaceLocked
+
+    login_as(client, "viewer")
+    first = client.get("/")
+    assert first.status_code == 200 and "overview-busy" not in first.text
+
+    def locked(*args, **kwargs):
+        raise WorkspaceLocked("the warehouse is in use")
+
+    monkeypatch.setattr(route, "build_overview", locked)
+    during = client.get("/")
+    # the last facts it read, with a notice, instead of an error page
+    assert during.status_code == 200 and 'id="overview-busy"' in during.text
+    assert _rows(during.text) == _rows(first.text)

@@ -86,6 +86,13 @@ def test_cli_users_and_tokens(cli_app, workspace):
     assert secret not in json.dumps(tokens)
     assert runner.invoke(cli_app, ["tokens", "revoke", str(tokens[0]["id"]), *w]).exit_code == 0
 
+    viewer = runner.invoke(cli_app, ["users", "add", "vi@acme.test", "--role", "viewer", "--password-stdin", *w],
+                           input="vi's long password\n")
+    assert viewer.exit_code == 0, viewer.output
+    above = runner.invoke(cli_app, ["tokens", "create", "sync", "--user", "vi@acme.test", "--scope", "write", *w])
+    assert above.exit_code != 0 and "a viewer cannot have a token with the write scope" in str(above.output) + str(
+        above.exception)
+
     bad = runner.invoke(cli_app, ["users", "set-role", "ivy@acme.test", "viewer", *w])
     assert bad.exit_code == 1 and "only admin" in bad.output
     wrong = runner.invoke(cli_app, ["users", "set-role", "ivy@acme.test", "admn", *w])

@@ -16,7 +16,8 @@ from marketops.app.deps import Forbidden, NotAuthenticated, is_api
 from marketops.errors import NotFound, WorkspaceLocked
 
 CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "rate_limited",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
+         422: "invalid_request", 429: "rate_limited",
          500: "internal_error", 503: "unavailable"}
 
 

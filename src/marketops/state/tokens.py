@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketops.errors import NotFound, unknown_name
+from marketops.errors import NotFound, ValidationFailed, unknown_name
 from marketops.state.audit import SYSTEM, record
 from marketops.state.models import SCOPES, ApiToken, User, utcnow
 
@@ -36,13 +36,23 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+#: The scopes a token of a user with this role may carry: never more than the role could do.
+ROLE_SCOPES = {"admin": ("read", "write", "admin"), "editor": ("read", "write"), "viewer": ("read",)}
+
+
 def create_token(session: Session, user: User, name: str, scopes: Iterable[str] = ("read",), *,
                  actor: str = SYSTEM, ip: str | None = None) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; return it and its secret, which is never retrievable again."""
+    """Create a token for ``user``; return it and its secret, which is never retrievable again.
+    A scope above the user's role (a viewer's ``write`` token) is refused."""
     scopes = sorted(set(scopes))
     for scope in scopes:
         if scope not in SCOPES:
             raise unknown_name("scope", scope, SCOPES)
+    allowed = ROLE_SCOPES.get(user.role, ("read",))
+    above = [s for s in scopes if s not in allowed]
+    if above:
+        raise ValidationFailed(f"a {user.role} cannot have a token with the {', '.join(above)} scope; "
+                           f"allowed: {', '.join(allowed)}")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name.strip() or "token", token_hash=_digest(secret),
                      scopes=scopes, created_at=utcnow())

@@ -16,6 +16,7 @@ from marketops.app.downloads import Format
 from marketops.app.overview import build_overview, overview_json
 from marketops.app.render import render
 from marketops.app.routes.metrics import analysis, file_of
+from marketops.errors import WorkspaceLocked
 from marketops.state.models import User
 
 router = APIRouter()
@@ -26,7 +27,15 @@ Grain = Annotated[str, Query(description="day, week, month (default) or quarter.
 def _overview(request: Request, grain: str) -> dict[str, Any]:
     # the KPIs first: a bad grain answers 400 before anything else is read
     kpis = analysis(request, "kpis", an.kpis, grain=grain)
-    data = build_overview(request.app.state.workspace_root, getattr(request.app.state, "analysis_cache", None))
+    try:
+        data = build_overview(request.app.state.workspace_root, getattr(request.app.state, "analysis_cache", None))
+        request.app.state.last_overview = data
+    except WorkspaceLocked:
+        # a CLI run is writing: the home page keeps showing the last facts it read, and says so
+        last = getattr(request.app.state, "last_overview", None)
+        if last is None:
+            raise
+        data = {**last, "busy": True}
     # the hook for goals (issue 6): None until goals exist, and the page then shows no goal section
     goals = analysis(request, "goals", an.goal_summary)
     return {**data, "kpis": kpis, "goals": goals}

@@ -27,13 +27,12 @@ from marketops.app.routes.auth import safe_next
 from marketops.errors import MarketopsError, NotFound
 from marketops.state import audit
 from marketops.state.models import ApiToken, AuditEvent, User
-from marketops.state.tokens import create_token, list_tokens, revoke_token
+from marketops.state.tokens import ROLE_SCOPES, create_token, list_tokens, revoke_token
 from marketops.state.users import set_language
 
 router = APIRouter()
 
 #: The scopes a role may give its tokens.
-ROLE_SCOPES = {"admin": ("read", "write", "admin"), "editor": ("read", "write"), "viewer": ("read",)}
 MAX_TOKEN_NAME = 200
 AUDIT_PAGE = 50
 
