@@ -34,7 +34,7 @@ from marketops.attribution.config import DIMENSIONS as ATTRIBUTION_BY
 from marketops.errors import MarketopsError, NotFound, unknown_name
 from marketops.funnel import DEFAULT_STAGES, FunnelReport, FunnelStep, first_touch_groups, funnel
 from marketops.metrics import GRAINS, Catalog, load_catalog, query_metrics
-from marketops.metrics.query import COMPARE, _check_dimensions, _shift, _truncate, engine_rates
+from marketops.metrics.query import COMPARE, check_dimensions, engine_rates, period_start, shift_period
 from marketops.workspace import Workspace
 
 #: Readable names of the attribution models (keys of ``marketops.attribution.MODELS``).
@@ -131,12 +131,12 @@ def data_as_of(ws: Workspace, catalog: Catalog, names: Sequence[str]) -> dt.date
 def latest_complete(as_of: dt.date, grain: str) -> dt.date:
     """The first day of the newest period that ends on or before ``as_of``: a month with data up to the
     2nd is not over, so its numbers would read as a collapse against the full month before."""
-    current = _truncate(as_of, grain)
-    return current if _truncate(as_of + dt.timedelta(days=1), grain) != current else _shift(current, grain, -1)
+    current = period_start(as_of, grain)
+    return current if period_start(as_of + dt.timedelta(days=1), grain) != current else shift_period(current, grain, -1)
 
 
 def period_end(period: dt.date, grain: str) -> dt.date:
-    return _shift(period, grain, 1) - dt.timedelta(days=1)
+    return shift_period(period, grain, 1) - dt.timedelta(days=1)
 
 
 def _tone(change: float | None, higher_is_better: bool) -> str | None:
@@ -162,12 +162,12 @@ def kpis(ws: Workspace, *, grain: str = "month", names: Sequence[str] = DEFAULT_
         out["empty"] = NO_KPIS if has_data(ws) else NO_RUN
         return out
     latest = latest_complete(as_of, grain)
-    first = _shift(latest, grain, -(periods - 1))
+    first = shift_period(latest, grain, -(periods - 1))
     table = query_metrics(ws.engine, ready, grain=grain, start=first, end=period_end(latest, grain),
                           compare=["previous"], catalog=catalog, reporting_currency=ws.config.reporting_currency,
                           rates=engine_rates(ws.engine), segments=ws.config.segments).to_pylist()
     by_period = {r["period"]: r for r in table}
-    series_periods = [_shift(first, grain, i) for i in range(periods)]
+    series_periods = [shift_period(first, grain, i) for i in range(periods)]
     now = by_period.get(latest, {})
     for name in ready:
         m = catalog[name]
@@ -179,7 +179,7 @@ def kpis(ws: Workspace, *, grain: str = "month", names: Sequence[str] = DEFAULT_
             "series": _from_first_value([{"period": p, "value": by_period.get(p, {}).get(name)}
                                          for p in series_periods]),
         })
-    out.update(period=latest, period_end=period_end(latest, grain), previous=_shift(latest, grain, -1), as_of=as_of)
+    out.update(period=latest, period_end=period_end(latest, grain), previous=shift_period(latest, grain, -1), as_of=as_of)
     return out
 
 
@@ -367,7 +367,7 @@ def metrics(ws: Workspace, names: Sequence[str], *, by: Sequence[str] = (), grai
         choose("grain", grain, GRAINS)
         for c in compare_with:
             choose("comparison", c, COMPARE)
-        _check_dimensions(catalog, [catalog[n] for n in names], by)
+        check_dimensions(catalog, [catalog[n] for n in names], by)
     except NotFound as e:
         raise InvalidParameter(e.message) from None
     if start and end and end < start:

@@ -118,15 +118,15 @@ def query_metrics(
     for c in compare:
         if c not in COMPARE:
             raise NotFound(f"unknown comparison '{c}'{did_you_mean(c, COMPARE)}; valid: {', '.join(COMPARE)}")
-    _check_dimensions(catalog, metrics, by)
+    check_dimensions(catalog, metrics, by)
     if start and end and end < start:
         raise MarketopsError(f"the range ends ({end}) before it starts ({start})")
 
-    first = _truncate(start, grain) if start else None
-    last = _truncate(end, grain) if end else None
+    first = period_start(start, grain) if start else None
+    last = period_start(end, grain) if end else None
     query_start = start
     if start and "previous" in compare:
-        query_start = _shift(first, grain, -1)
+        query_start = shift_period(first, grain, -1)
     if start and "year" in compare:
         query_start = min(query_start, _shift_year(first, grain))
     values: dict[str, dict[tuple, Any]] = {}
@@ -141,13 +141,13 @@ def query_metrics(
         values.update(_aggregate(t, table, time, group, by, grain, query_start, end, money))
         if compare:
             begin = _data_begins(t, table, time)
-            begins |= {m.name: _truncate(begin, grain) if begin else None for m in group}
+            begins |= {m.name: period_start(begin, grain) if begin else None for m in group}
 
     keys = set().union(*(v.keys() for v in values.values())) if values else set()
     if "previous" in compare:
         # a dimension value present last period but not now still shows, with its drop
         stop = last or max((k[0] for k in keys), default=None)
-        keys |= {(_shift(k[0], grain, 1), *k[1:]) for k in keys if _shift(k[0], grain, 1) <= stop}
+        keys |= {(shift_period(k[0], grain, 1), *k[1:]) for k in keys if shift_period(k[0], grain, 1) <= stop}
     keys = sorted((k for k in keys if (first is None or k[0] >= first) and (last is None or k[0] <= last)),
                   key=lambda k: tuple((x is None, x) for x in k))
     cache: dict[tuple[str, tuple], Decimal | None] = {}
@@ -173,7 +173,7 @@ def query_metrics(
         for kind, prev_col, change_col in (("previous", "_prev", "_change"), ("year", "_last_year", "_yoy_change")):
             if kind not in compare:
                 continue
-            shift = (lambda p: _shift(p, grain, -1)) if kind == "previous" else (lambda p: _shift_year(p, grain))
+            shift = (lambda p: shift_period(p, grain, -1)) if kind == "previous" else (lambda p: _shift_year(p, grain))
             prev = [compared(m.name, (shift(k[0]), *k[1:])) for k in keys]
             columns[m.name + prev_col], types[m.name + prev_col] = _typed(catalog, m, prev)
             columns[m.name + change_col] = [_change(c, p) for c, p in zip(cur, prev, strict=True)]
@@ -202,7 +202,8 @@ def metric_expression(t: ibis.Table, metric: Metric, *, by: Sequence[str] = (), 
 
 # -- internals ---------------------------------------------------------------------------------
 
-def _check_dimensions(catalog: Catalog, metrics: list[Metric], by: Sequence[str]) -> None:
+def check_dimensions(catalog: Catalog, metrics: list[Metric], by: Sequence[str]) -> None:
+    """NotFound (with "did you mean") when a dimension is unknown or a metric does not allow it."""
     known = sorted({d for dims in DIMENSIONS.values() for d in dims})
     for d in by:
         if d not in known:
@@ -371,7 +372,12 @@ def _change(cur: Decimal | None, prev: Decimal | None) -> float | None:
     return float((cur - prev) / abs(prev))
 
 
-def _truncate(day: dt.date, grain: str) -> dt.date:
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the period (day, ISO week, month, quarter) holding ``day``.
+
+    >>> period_start(dt.date(2024, 5, 17), "quarter"), period_start(dt.date(2024, 5, 17), "week")
+    (datetime.date(2024, 4, 1), datetime.date(2024, 5, 13))
+    """
     if grain == "day":
         return day
     if grain == "week":
@@ -381,7 +387,12 @@ def _truncate(day: dt.date, grain: str) -> dt.date:
     return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
 
 
-def _shift(period: dt.date, grain: str, n: int) -> dt.date:
+def shift_period(period: dt.date, grain: str, n: int) -> dt.date:
+    """The period ``n`` periods after ``period`` (before, for negative ``n``).
+
+    >>> shift_period(dt.date(2024, 1, 1), "quarter", -1)
+    datetime.date(2023, 10, 1)
+    """
     if grain == "day":
         return period + dt.timedelta(days=n)
     if grain == "week":
