@@ -29,6 +29,7 @@ from typing import Any
 
 import ibis
 import polars as pl
+import pyarrow as pa
 
 from marketops.app.render import N_
 from marketops.errors import NotFound
@@ -174,11 +175,12 @@ def search_index(ws: Workspace) -> SearchIndex:
     return SearchIndex(frame["person_id"], frame["text"], frame["phone"])
 
 
-def search_people(ws: Workspace, q: str = "", *, limit: int = 50, offset: int = 0,
+def search_people(ws: Workspace, q: str = "", *, limit: int | None = 50, offset: int = 0,
                   index: SearchIndex | None = None) -> PeoplePage:
     """Golden people whose email, name, company or phone contains ``q`` (case-insensitive);
-    all of them when ``q`` is empty. Most recently updated first. ``index``: a :func:`search_index`
-    of the same data, kept between searches (built here when not given)."""
+    all of them when ``q`` is empty. Most recently updated first; ``limit=None``: every match (a
+    download). ``index``: a :func:`search_index` of the same data, kept between searches (built
+    here when not given)."""
     if not _has(ws, "golden_people"):
         return PeoplePage([], 0, ready=False)
     q = (q or "").strip()[:MAX_QUERY]
@@ -191,13 +193,21 @@ def search_people(ws: Workspace, q: str = "", *, limit: int = 50, offset: int = 
         return PeoplePage([], total)
     g = ws.table("golden_people")
     columns = [c for c in LIST_COLUMNS if c in g.columns]
-    found = {r["person_id"]: r for r in _rows(g.filter(g.person_id.isin(ids)).select(*columns))}
+    found = {r["person_id"]: r for r in _rows(_only(g, ids).select(*columns))}
     rows = [found[i] for i in ids if i in found]
     stages = _current_stages(ws, [r["person_id"] for r in rows])
     for r in rows:
         r["name"] = display_name(r)
         r["stage"] = stages.get(r["person_id"]) or r.get("lifecycle_stage")
     return PeoplePage(rows, total)
+
+
+def _only(t: ibis.Table, person_ids: list[str]) -> ibis.Table:
+    """Rows of ``t`` for these people: a filter for a page, a join for a download of thousands."""
+    if len(person_ids) <= 1000:
+        return t.filter(t.person_id.isin(person_ids))
+    wanted = ibis.memtable(pa.table({"_pid": pa.array(person_ids, pa.string())}))
+    return t.join(wanted, t.person_id.cast("string") == wanted._pid).drop("_pid")
 
 
 def _current_stages(ws: Workspace, person_ids: list[str]) -> dict[str, str]:
@@ -207,7 +217,8 @@ def _current_stages(ws: Workspace, person_ids: list[str]) -> dict[str, str]:
     ls = ws.table("lifecycle_stages")
     if not {"person_id", "stage", "entered_at"} <= set(ls.columns):
         return {}
-    ls = ls.filter(ls.person_id.isin(person_ids) & ls.stage.notnull())
+    ls = _only(ls, person_ids)
+    ls = ls.filter(ls.stage.notnull())
     w = ibis.window(group_by=ls.person_id, order_by=[ls.entered_at.desc(nulls_first=False), ls.record_key.desc()])
     latest = ls.mutate(_n=ibis.row_number().over(w))
     latest = latest.filter(latest._n == 0).select("person_id", "stage")

@@ -13,7 +13,8 @@ from marketops.app import analytics as an
 from marketops.app.charts import sparkline
 from marketops.app.deps import CurrentUser, Reader, require_scope
 from marketops.app.downloads import Format
-from marketops.app.overview import build_overview, overview_json
+from marketops.app.errors import api_error
+from marketops.app.overview import LOAD_COLUMNS, build_overview, overview_json
 from marketops.app.render import render
 from marketops.app.routes.metrics import analysis, file_of
 from marketops.errors import WorkspaceLocked
@@ -51,11 +52,48 @@ async def overview_page(request: Request, user: CurrentUser, grain: Grain = "mon
                                              "grains": an.GRAIN_LABELS})
 
 
-@router.get("/api/v1/overview")
+#: The overview's tables as files: their columns, in order.
+OVERVIEW_TABLES = {
+    "tables": ["table", "rows"],
+    "loads": list(LOAD_COLUMNS),
+    "runs": ["run_id", "status", "started_at", "finished_at", "seconds", "engine", "error"],
+}
+OverviewTable = Annotated[Literal["tables", "loads", "runs"] | None,
+                          Query(description="With format=csv|xlsx: tables (rows per table), loads or runs.")]
+
+
+def overview_rows(data: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    """The rows of one of the overview's tables, as the page shows them (the recent ones only)."""
+    if table == "tables":
+        return [{"table": t["name"], "rows": t["rows"]} for t in data["tables"]]
+    if table == "loads":
+        return [{c: r.get(c) for c in OVERVIEW_TABLES["loads"]} for r in data["recent_loads"]]
+    return [{"run_id": r.run_id, "status": r.status, "started_at": r.started_at, "finished_at": r.finished_at,
+             "seconds": r.seconds, "engine": r.engine, "error": r.error} for r in data["runs"]]
+
+
+def _facts(request: Request) -> dict[str, Any]:
+    """What build_overview reads (no KPIs), or the last facts read while a CLI run holds the lock."""
+    try:
+        return build_overview(request.app.state.workspace_root, getattr(request.app.state, "analysis_cache", None))
+    except WorkspaceLocked:
+        last = getattr(request.app.state, "last_overview", None)
+        if last is None:
+            raise
+        return last
+
+
+@router.get("/api/v1/overview", response_model=None)
 async def overview_api(request: Request, user: Annotated[User, Depends(require_scope("read"))],
-                       grain: Grain = "month") -> dict:
+                       grain: Grain = "month", table: OverviewTable = None, format: Format = "json") -> Any:
     """Workspace, last run, rows per canonical table, quarantined rows, recent loads and runs, and the KPI
-    tiles (``kpis``: period, tiles with value, previous, change, tone and the last 12 periods)."""
+    tiles (``kpis``: period, tiles with value, previous, change, tone and the last 12 periods).
+    ``?table=tables|loads|runs&format=csv|xlsx`` downloads one of the page's tables."""
+    if format != "json":
+        if table is None:
+            return api_error(400, "say which table to download: table=tables, loads or runs")
+        data = await run_in_threadpool(_facts, request)
+        return file_of(overview_rows(data, table), OVERVIEW_TABLES[table], f"overview_{table}", format)
     data = await run_in_threadpool(_overview, request, grain)
     return overview_json(data)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from marketops.app.deps import DB, Editor, Reader, client_ip, read_workspace
-from marketops.app.downloads import Limit, Offset, page_json
+from marketops.app.downloads import Format, Limit, Offset, page_json
 from marketops.app.errors import api_error
+from marketops.app.routes.metrics import file_of
+from marketops.app.routes.review_pages import evidence_summary
 from marketops.quality import review as rv
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
@@ -54,15 +56,35 @@ def _decide(db, action) -> JSONResponse | dict:
     return outcome.to_json()
 
 
+#: Columns of the queue as a file: the pair, both records side by side, and how the evidence voted.
+QUEUE_COLUMNS = ["pair_id", "match_probability", "match_weight",
+                 *(f"{c}_{side}" for side in ("a", "b") for c in ("record_key", *rv.DISPLAY_COLUMNS)),
+                 "evidence_for", "evidence_against", "run_id"]
+
+
+def queue_row(item: rv.ReviewItem) -> dict:
+    """One queue pair as a flat row (record A's fields end in ``_a``, record B's in ``_b``)."""
+    row = {"pair_id": item.pair_id, "match_probability": item.match_probability, "match_weight": item.match_weight}
+    for side, record in (("a", item.left), ("b", item.right)):
+        row.update({f"{c}_{side}": record.get(c) for c in ("record_key", *rv.DISPLAY_COLUMNS)})
+    votes = evidence_summary(item)
+    return {**row, "evidence_for": ", ".join(votes["agree"]), "evidence_against": ", ".join(votes["disagree"]),
+            "run_id": item.run_id}
+
+
 # Plain `def` routes: DuckDB and the database block, so FastAPI runs them in its thread pool.
-@router.get("")
+@router.get("", response_model=None)
 def review_list(request: Request, db: DB, user: Reader, limit: Limit = 50, offset: Offset = 0,
                 min_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
-                max_probability: Annotated[float | None, Query(ge=0, le=1)] = None) -> dict:
-    """Pairs waiting for review, most probable first: ``{"items", "total", "limit", "offset", "run_id"}``."""
+                max_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
+                format: Format = "json") -> dict | Response:
+    """Pairs waiting for review, most probable first: ``{"items", "total", "limit", "offset", "run_id"}``.
+    ``?format=csv|xlsx`` downloads every waiting pair (the filters apply, the page does not)."""
     with read_workspace(request) as ws:
-        page = rv.review_page(ws, limit=limit, offset=offset, min_probability=min_probability,
-                              max_probability=max_probability, session=db)
+        page = rv.review_page(ws, limit=None if format != "json" else limit, offset=0 if format != "json" else offset,
+                              min_probability=min_probability, max_probability=max_probability, session=db)
+    if format != "json":
+        return file_of([queue_row(i) for i in page.items], QUEUE_COLUMNS, "review_queue", format)
     return page.to_json()
 
 

@@ -9,6 +9,7 @@ decision takes effect at the next pipeline run; the queue says so after every de
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -97,11 +98,14 @@ def review_queue_page(request: Request, db: DB, user: Reader, limit: Limit = 25,
              for i in page.items]
     params = {k: v for k, v in (("min_probability", min_probability), ("max_probability", max_probability))
               if v and v.strip()}
+    # the download takes the parsed filters (the API wants 0.8, the box also takes "80%")
+    parsed = {k: v for k, v in (("min_probability", low), ("max_probability", high)) if v is not None}
     return render(request, "review.html", {
         "page": page, "items": items, "params": params, "filtered": bool(params),
         "filters": {"min_probability": min_probability or "", "max_probability": max_probability or ""},
         "problems": [p for p in (low_problem, high_problem) if p], "can_decide": can_decide(user),
-        "flash": request.session.pop(FLASH, None)})
+        "flash": request.session.pop(FLASH, None),
+        "download_url": "/api/v1/review" + ("?" + urlencode(parsed) if parsed else "")})
 
 
 def _item_page(request: Request, db, user: User, pair_id: str, *, error: str | None = None,

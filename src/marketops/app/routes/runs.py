@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from marketops.app import jobs
 from marketops.app.charts import bar_chart
 from marketops.app.deps import DB, CurrentUser, Editor, Reader, client_ip, form_csrf
-from marketops.app.downloads import Format, Limit, Offset, download, page_json
+from marketops.app.downloads import Format, Limit, Offset, page_json
 from marketops.app.errors import api_error
 from marketops.app.overview import run_to_dict
 from marketops.app.render import N_, render
+from marketops.app.routes.metrics import file_of
 from marketops.errors import MarketopsError, NotFound
 from marketops.state.audit import record
 from marketops.workspace import Workspace
@@ -89,6 +90,9 @@ def run_json(record, job: jobs.RunJob | None) -> dict[str, Any]:
     return data
 
 
+RUN_COLUMNS = ["run_id", "status", "started_at", "finished_at", "seconds", "engine", "error", "steps"]
+
+
 def _summary_row(r) -> dict[str, Any]:
     return {"run_id": r.run_id, "status": r.status, "started_at": r.started_at, "finished_at": r.finished_at,
             "seconds": r.seconds, "engine": r.engine, "error": r.error,
@@ -147,10 +151,11 @@ def run_page(request: Request, user: CurrentUser, run_id: str) -> Response:
 @router.get("/api/v1/runs", response_model=None)
 def runs_api(request: Request, user: Reader, limit: Limit = 20, offset: Offset = 0,
              format: Format = "json") -> dict | Response:
-    """Recent runs, newest first, with their steps (``?format=csv|xlsx``: one row per run)."""
-    runs, total = _records(_root(request), limit, offset)
+    """Recent runs, newest first, with their steps (``?format=csv|xlsx``: every run, one row each)."""
     if format != "json":
-        return download([_summary_row(r) for r in runs], "runs", format)
+        runs, _ = _records(_root(request), 10**9, 0)  # a download holds every run, not one page
+        return file_of([_summary_row(r) for r in runs], RUN_COLUMNS, "runs", format)
+    runs, total = _records(_root(request), limit, offset)
     return page_json([run_json(r, jobs.find_job(r.run_id)) for r in runs], total, limit, offset)
 
 
@@ -174,9 +179,9 @@ def run_api(request: Request, user: Reader, run_id: str, format: Format = "json"
     data = (run_json(record, job) if record is not None else
             {"run_id": run_id, "status": "running", "steps": [], "current_step": None, "error": None})
     if format != "json":
-        rows = [{k: s[k] for k in ("name", "status", "rows_in", "rows_out", "seconds", "error")}
-                for s in data["steps"]]
-        return download(rows, f"run-{run_id}-steps", format)
+        columns = ["name", "status", "rows_in", "rows_out", "seconds", "error"]
+        rows = [{k: s[k] for k in columns} for s in data["steps"]]
+        return file_of(rows, columns, f"run-{run_id}-steps", format)
     return data
 
 

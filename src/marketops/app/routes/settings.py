@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from marketops.app.deps import DB, CurrentUser, Reader, client_ip, form_csrf, require_role, require_scope
-from marketops.app.downloads import Format, Limit, Offset, download, page_json
+from marketops.app.downloads import Format, Limit, Offset, page_json
 from marketops.app.errors import api_error
 from marketops.app.i18n import LANGUAGES
 from marketops.app.render import LANG_COOKIE, N_, render
 from marketops.app.routes.auth import safe_next
+from marketops.app.routes.metrics import file_of
 from marketops.errors import MarketopsError, NotFound
 from marketops.state import audit
 from marketops.state.models import ApiToken, AuditEvent, User
@@ -195,10 +196,20 @@ class TokenIn(BaseModel):
     scopes: list[str] = Field(default_factory=lambda: ["read"], description="read, write and/or admin.")
 
 
-@router.get("/api/v1/tokens")
-def tokens_api(db: DB, user: Reader, all: bool = False) -> dict:
-    """Your API tokens (admins: ``?all=true`` for everyone's), newest first; never their secrets."""
-    tokens = _visible_tokens(db, user, all)
+#: A token as a file: what the JSON says, scopes as one cell; never the secret or its hash.
+TOKEN_COLUMNS = ["id", "name", "user", "scopes", "created_at", "last_used_at", "revoked_at", "active"]
+
+
+@router.get("/api/v1/tokens", response_model=None)
+def tokens_api(db: DB, user: Reader, all: bool = False,
+               active: Annotated[bool | None, Query(description="true: only tokens not revoked.")] = None,
+               format: Format = "json") -> dict | Response:
+    """Your API tokens (admins: ``?all=true`` for everyone's), newest first; never their secrets.
+    ``?format=csv|xlsx`` downloads them."""
+    tokens = [t for t in _visible_tokens(db, user, all) if active is None or (t.revoked_at is None) == active]
+    if format != "json":
+        rows = [{**token_json(t), "scopes": ", ".join(t.scopes)} for t in tokens]
+        return file_of(rows, TOKEN_COLUMNS, "api_tokens", format)
     return page_json([token_json(t) for t in tokens], len(tokens), len(tokens), 0)
 
 
@@ -235,11 +246,13 @@ def audit_api(db: DB, admin: ApiAdmin, actor: Annotated[str, Query(max_length=32
               format: Format = "json") -> dict | Response:
     """The audit log, newest first: who did what, to what, when and from where. ``actor`` matches
     part of the actor; ``action`` is exact, or a prefix ending with a dot (``user.``)."""
-    events, total = audit.search(db, actor=actor, action=action, limit=limit, offset=offset)
+    # a download holds every matching event, not one page
+    events, total = (audit.search(db, actor=actor, action=action, limit=limit, offset=offset) if format == "json"
+                     else audit.search(db, actor=actor, action=action, limit=None, offset=0))
     rows = [audit_json(e) for e in events]
     if format != "json":
         for row in rows:
             row["at"] = row["at"].isoformat()
             row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
-        return download(rows, "audit", format)
+        return file_of(rows, ["id", "at", "actor", "action", "target", "detail", "ip"], "audit", format)
     return page_json(rows, total, limit, offset)

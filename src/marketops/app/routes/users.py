@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketops.app.deps import DB, AdminUser, client_ip, form_csrf
+from marketops.app.downloads import Format
 from marketops.app.render import N_, render
+from marketops.app.routes.metrics import file_of
 from marketops.app.routes.settings import ApiAdmin, flash, pop_flash
 from marketops.app.security import password_fingerprint
 from marketops.errors import MarketopsError, NotFound
@@ -56,6 +58,10 @@ def user_version(user: User) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+#: What the API and the download say about a user (no password hash, ever).
+USER_COLUMNS = ("id", "email", "name", "role", "active", "language", "created_at", "last_login_at", "active_tokens")
+
+
 def user_json(user: User, tokens: int = 0) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "active": user.active,
             "language": user.language, "created_at": user.created_at, "last_login_at": user.last_login_at,
@@ -84,11 +90,15 @@ def users_page(request: Request, db: DB, admin: AdminUser) -> Response:
     return _page(request, db)
 
 
-@router.get("/api/v1/users")
-def users_api(db: DB, admin: ApiAdmin) -> dict:
-    """Every user (admins; tokens need the ``admin`` scope), by email."""
+@router.get("/api/v1/users", response_model=None)
+def users_api(db: DB, admin: ApiAdmin, format: Format = "json") -> dict | Response:
+    """Every user (admins; tokens need the ``admin`` scope), by email; ``?format=csv|xlsx`` as a file
+    (never a password or token hash: the same fields as the JSON)."""
     users, counts = list_users(db), _token_counts(db)
-    return {"items": [user_json(u, counts.get(u.id, 0)) for u in users], "total": len(users)}
+    rows = [user_json(u, counts.get(u.id, 0)) for u in users]
+    if format != "json":
+        return file_of(rows, list(USER_COLUMNS), "users", format)
+    return {"items": rows, "total": len(users)}
 
 
 @router.post("/settings/users", dependencies=CSRF)
