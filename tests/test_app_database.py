@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, delete, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from marketops.errors import NotFound
+from marketops.errors import NotFound, ValidationFailed
 from marketops.state import (
     ApiToken,
     AuditEvent,
@@ -245,9 +245,16 @@ def test_ensure_admin_creates_the_first_admin_once(url):
 
 
 # -- API tokens --------------------------------------------------------------------------------------
+def test_a_token_never_carries_more_than_its_owners_role(url):
+    with session_scope(url) as s:
+        viewer = create_user(s, "vi@acme.test", "vi's long password")
+        with pytest.raises(ValidationFailed, match="a viewer cannot have a token with the write scope"):
+            create_token(s, viewer, "sync", ["read", "write"])
+
+
 def test_tokens_are_stored_hashed_and_can_be_revoked(url):
     with session_scope(url) as s:
-        user = create_user(s, "gus@acme.test", "gus's password")
+        user = create_user(s, "gus@acme.test", "gus's password", role="editor")
         token, secret = create_token(s, user, "looker", ["read", "write"])
         token_id = token.id
     assert secret.startswith("mko_") and len(secret) > 40

@@ -153,7 +153,12 @@ def test_api_upload_needs_a_write_token(app, client, users, workspace_root):
                           files={"file": ("leads.csv", LEADS, "text/csv")})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     assert inbox(workspace_root) == []
-    viewer = token_for(app, "viewer", ("write",))
+    # a write token made while its owner was an editor: the owner is a viewer now, so the role refuses
+    with session_scope(app.state.database_url) as s:
+        demoted = get_user(s, EMAILS["viewer"])
+        demoted.role = "editor"
+        _, viewer = create_token(s, demoted, "old", ("write",))
+        demoted.role = "viewer"
     assert client.post("/api/v1/uploads", headers={"Authorization": f"Bearer {viewer}"},
                        files={"file": ("leads.csv", LEADS, "text/csv")}).status_code == 403
     done = client.post("/api/v1/uploads?ingest=true", headers={"Authorization": f"Bearer {write}"},

@@ -73,7 +73,7 @@ def cleanable(entity: Entity) -> bool:
 
     >>> from marketops.schema import ENTITIES
     >>> [name for name, e in ENTITIES.items() if cleanable(e)]
-    ['people', 'accounts', 'touchpoints', 'web_traffic']
+    ['people', 'accounts', 'touchpoints', 'ad_spend', 'web_traffic']
     """
     return bool(entity.normalised or entity.derived)
 
