@@ -100,7 +100,9 @@ class Bottleneck:
 
     ``kind`` is ``"conversion"`` (fewer people moved on) or ``"speed"`` (they took longer);
     ``loss`` is the share of the transition's throughput lost (0-1, see the module docs; None for
-    the "converts least" fallback); ``group`` names the lagging group of a laggard.
+    the "converts least" fallback); ``group`` names the lagging group of a laggard. ``facts`` holds
+    the numbers behind ``reason`` and which sentence it is (``case``: group_conversion, group_speed,
+    cohort_drop, cohort_slowdown, least), so a page can say it in its reader's language.
     """
 
     stage: str
@@ -109,6 +111,7 @@ class Bottleneck:
     kind: str = "conversion"
     loss: float | None = None
     group: str | None = None
+    facts: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -317,7 +320,8 @@ def _laggards(report: FunnelReport, others: str = "groups") -> list[Bottleneck]:
                         step.stage, step.next_stage,
                         f"{step.stage} -> {step.next_stage}: {name} converts {step.conversion:.1%}, "
                         f"{(typical - step.conversion) * 100:.1f} points below the other {others} "
-                        f"(median {typical:.1%})", "conversion", loss, name))
+                        f"(median {typical:.1%})", "conversion", loss, name,
+                        {"case": "group_conversion", "value": step.conversion, "typical": typical}))
             times = [s.median_days for s in rest if s.converted >= MIN_TIMED]
             if step.converted >= MIN_TIMED and times and step.median_days > (typical := median(times)):
                 loss = _speed_loss(typical, step.median_days)
@@ -328,7 +332,7 @@ def _laggards(report: FunnelReport, others: str = "groups") -> list[Bottleneck]:
                     candidates.append(Bottleneck(
                         step.stage, step.next_stage,
                         f"{step.stage} -> {step.next_stage}: {name} takes a median {step.median_days:.1f} days, {pace}",
-                        "speed", loss, name))
+                        "speed", loss, name, {"case": "group_speed", "days": step.median_days, "typical": typical}))
         if (worst := _worst(candidates)) is not None:
             out.append(worst)
     return out
@@ -349,7 +353,9 @@ def _bottleneck(report: FunnelReport) -> Bottleneck | None:
                     f"{new.stage} -> {new.next_stage} converted {new.conversion:.1%} in cohort {latest}, "
                     f"down from {old.conversion:.1%} in {before} "
                     f"({(new.conversion - old.conversion) * 100:.1f} points)",
-                    "conversion", loss))
+                    "conversion", loss, facts={"case": "cohort_drop", "value": new.conversion,
+                                               "previous": old.conversion, "cohort": latest,
+                                               "previous_cohort": before}))
         timed = [(c, s) for c, s in mature if s.converted >= MIN_TIMED]
         if len(timed) >= 2:
             (before, old), (latest, new) = timed[-2], timed[-1]
@@ -357,7 +363,9 @@ def _bottleneck(report: FunnelReport) -> Bottleneck | None:
                 candidates.append(Bottleneck(
                     new.stage, new.next_stage,
                     f"{new.stage} -> {new.next_stage} took a median {new.median_days:.1f} days in cohort {latest}, "
-                    f"up from {old.median_days:.1f} days in {before}", "speed", loss))
+                    f"up from {old.median_days:.1f} days in {before}", "speed", loss,
+                    facts={"case": "cohort_slowdown", "days": new.median_days, "previous": old.median_days,
+                           "cohort": latest, "previous_cohort": before}))
     if (worst := _worst(candidates)) is not None:
         return worst
     measured = [s for s in report.steps if s.conversion is not None]
@@ -366,7 +374,9 @@ def _bottleneck(report: FunnelReport) -> Bottleneck | None:
     step = min(measured, key=lambda s: s.conversion)
     return Bottleneck(step.stage, step.next_stage,
                       f"{step.stage} -> {step.next_stage} converts least: {step.conversion:.1%} "
-                      f"({step.converted:,} of {step.reached:,})")
+                      f"({step.converted:,} of {step.reached:,})",
+                      facts={"case": "least", "value": step.conversion, "converted": step.converted,
+                             "reached": step.reached})
 
 
 def first_touch_groups(touchpoints: ibis.Table, column: str = "channel_group") -> ibis.Table:
