@@ -1,5 +1,6 @@
-"""Every table of the web app downloads as CSV and XLSX (issue 5): the review queue, users, API tokens,
-the audit log, a person's source records / journey / deals, the overview's tables and a run's steps.
+"""Every table of the web app downloads as CSV and XLSX (issue 5): the review queue and a pair's tables,
+users, API tokens, the audit log, a person's source records / journey / deals, the overview's tables, a
+run's steps, the imports inbox and proposed mappings, and quality's files with quarantined rows.
 
 Each download holds every row the table shows (for paged lists, every matching row), with the same
 role checks as the JSON, and never a secret.
@@ -27,6 +28,7 @@ from marketops.state.tokens import create_token
 from marketops.state.users import create_user, get_user
 from marketops.workspace import Workspace
 from tests.app_fixtures import EMAILS, PASSWORDS, login_as
+from tests.test_app_imports import LEADS, UNMAPPED, upload_form
 from tests.test_app_people import HOSTILE, people_workspace
 
 REVIEW_PAIRS = 60  # more than one page of the queue (50 by default)
@@ -310,3 +312,149 @@ def test_run_steps_and_run_history_download(dl):
     assert [s["name"] for s in steps] == ["ingest", "stage", "canonical"]
     assert len(read_xlsx(dl.get(f"/api/v1/runs/{run_id}?format=xlsx"))) == 4
     assert f"/api/v1/runs/{run_id}?format=csv" in links(dl.get(f"/runs/{run_id}").text, "/api/v1/runs/")
+
+
+# -- imports: inbox and proposed mappings ------------------------------------------------------------
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """An app on a new, empty workspace (an inbox to fill), with one user per role."""
+    for var in ("MARKETOPS_DATABASE_URL", "MARKETOPS_SECRET_KEY", "MARKETOPS_ENGINE"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "acme"
+    root.mkdir()
+    (root / "marketops.yaml").write_text("name: Acme\nlanguage: en\n", encoding="utf-8")
+    Workspace.init(root).close()
+    application = create_app(root, warm=False)
+    with session_scope(application.state.database_url) as s:
+        for role, email in EMAILS.items():
+            create_user(s, email, PASSWORDS[role], role=role, name=role.title())
+    with TestClient(application, follow_redirects=False) as c:
+        yield c
+    dispose(application.state.database_url)
+
+
+def test_inbox_and_proposals_download_as_the_imports_page_shows_them(fresh):
+    client = fresh
+    as_role(client, "editor")
+    upload_form(client, "leads.csv", LEADS)
+    upload_form(client, "weird.csv", UNMAPPED)
+    upload_form(client, "later.csv", LEADS + b"cy@acme.test,Cy,2024-04-01\n", ingest=False)
+    as_role(client, "viewer")
+    html = client.get("/imports").text
+    assert {"/api/v1/inbox?format=csv", "/api/v1/mappings/proposals?format=csv"} <= links(html, "/api/v1/")
+    inbox = client.get("/api/v1/inbox").json()["items"]
+    assert sorted(f["file"] for f in inbox) == ["later.csv", "leads.csv", "weird.csv"]
+    assert html.count('<td class="file">') == len(inbox)
+    r = client.get("/api/v1/inbox?format=csv")
+    rows = read_csv(r)
+    assert csv_header(r) == ["file", "size", "modified", "last_status", "last_loaded_at"]
+    status = {x["file"]: x["last_status"] for x in rows}
+    assert len(rows) == len(inbox) and status == {"leads.csv": "loaded", "weird.csv": "failed", "later.csv": ""}
+    assert len(read_xlsx(client.get("/api/v1/inbox?format=xlsx"))) == len(inbox) + 1
+
+    (proposal,) = client.get("/api/v1/mappings/proposals").json()["items"]
+    r = client.get("/api/v1/mappings/proposals?format=csv")
+    rows = read_csv(r)
+    assert csv_header(r) == ["file", "entity", "column", "canonical_column", "confidence", "sample"]
+    assert [x["column"] for x in rows] == [c["header"] for c in proposal["columns"]] == ["mail_addr", "x1", "x2", "x3"]
+    assert {x["file"] for x in rows} == {"weird.csv"} and rows[0]["entity"] == proposal["entity"]
+    assert [(x["canonical_column"] or None, float(x["confidence"]) if x["confidence"] else None, x["sample"] or None)
+            for x in rows] == [(c["column"], c["confidence"], c["sample"]) for c in proposal["columns"]]
+    sheet = read_xlsx(client.get("/api/v1/mappings/proposals?format=xlsx"))
+    assert sheet[0][:3] == ("file", "entity", "column") and len(sheet) == len(rows) + 1
+    client.cookies.clear()
+    for url in ("/api/v1/inbox?format=csv", "/api/v1/mappings/proposals?format=csv"):
+        assert client.get(url).status_code == 401
+
+
+def test_an_empty_inbox_downloads_just_the_header(fresh):
+    client = fresh
+    as_role(client, "viewer")
+    assert client.get("/api/v1/inbox").json() == {"items": []}
+    assert "/api/v1/inbox?format=csv" not in client.get("/imports").text
+    for url, first in (("/api/v1/inbox?format=csv", "file"), ("/api/v1/mappings/proposals?format=csv", "file")):
+        r = client.get(url)
+        assert read_csv(r) == [] and csv_header(r)[0] == first
+
+
+# -- quality: files with quarantined rows ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def qfiles(tmp_path_factory, template: Path):
+    """The downloads workspace whose people files had rows quarantined when loaded."""
+    root = tmp_path_factory.mktemp("qfiles") / "acme"
+    shutil.copytree(template, root)
+    with Workspace.open(root) as ws:
+        now = datetime.now(UTC)
+        files = ["hubspot_contacts.csv", "salesforce_leads.csv", "people.csv"]
+        ws.engine.write("_loads", pa.table({
+            "load_id": ["l1", "l2", "l3"], "file": files, "sheet": [None, None, None],
+            "entity": ["people"] * 3, "system": ["hubspot", "salesforce", "generic"],
+            "loaded_at": [now - timedelta(minutes=i) for i in range(3)], "rows_in": [10, 20, 5],
+            "rows_loaded": [8, 20, 4], "rows_quarantined": [2, 0, 1], "status": ["loaded"] * 3,
+            "message": [None, None, None], "sha256": ["a", "b", "c"]}))
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("MARKETOPS_DATABASE_URL", "MARKETOPS_SECRET_KEY", "MARKETOPS_ENGINE"):
+            mp.delenv(var, raising=False)
+        application = create_app(root, warm=False)
+        with session_scope(application.state.database_url) as s:
+            create_user(s, EMAILS["viewer"], PASSWORDS["viewer"], role="viewer", name="Viewer")
+        with TestClient(application, follow_redirects=False) as c:
+            yield c
+    dispose(application.state.database_url)
+
+
+def test_quarantined_files_download_as_the_quality_page_shows_them(qfiles):
+    as_role(qfiles, "viewer")
+    html = qfiles.get("/quality").text
+    assert "/api/v1/quality/scorecard?table=files&format=csv" in links(html, "/api/v1/quality/scorecard")
+    shown = re.search(r'<table class="table" id="quarantine-files">.*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
+    r = qfiles.get("/api/v1/quality/scorecard?table=files&format=csv")
+    rows = read_csv(r)
+    assert csv_header(r) == ["file", "table", "source", "rows_quarantined", "rows_in", "share", "notes"]
+    assert len(rows) == shown.count("<tr>") == 2
+    by_file = {x["file"]: x for x in rows}
+    assert set(by_file) == {"hubspot_contacts.csv", "people.csv"}  # files without quarantine are left out
+    assert (by_file["hubspot_contacts.csv"]["rows_quarantined"], by_file["hubspot_contacts.csv"]["rows_in"]) == ("2", "10")
+    assert float(by_file["hubspot_contacts.csv"]["share"]) == pytest.approx(0.2)
+    sheet = read_xlsx(qfiles.get("/api/v1/quality/scorecard?table=files&format=xlsx"))
+    assert sheet[0][0] == "file" and len(sheet) == 3
+    only = read_csv(qfiles.get("/api/v1/quality/scorecard?table=files&source=generic&format=csv"))
+    assert [x["file"] for x in only] == ["people.csv"]
+    qfiles.cookies.clear()
+    assert qfiles.get("/api/v1/quality/scorecard?table=files&format=csv").status_code == 401
+
+
+# -- a review pair: both records and the evidence ----------------------------------------------------
+@pytest.mark.parametrize("table, header, key", [
+    ("compare", ["field", "record_a", "record_b", "differs"], None),
+    ("evidence", ["column", "record_a", "record_b", "level", "match_weight", "bayes_factor", "vote"], "evidence"),
+])
+def test_review_pair_tables_download_as_the_pair_page_shows_them(dl, table, header, key):
+    as_role(dl, "viewer")
+    item = dl.get("/api/v1/review/q001").json()
+    html = dl.get("/review/q001").text
+    assert f"/api/v1/review/q001?table={table}&format=csv" in links(html, "/api/v1/review/q001")
+    r = dl.get(f"/api/v1/review/q001?table={table}&format=csv")
+    rows = read_csv(r)
+    assert csv_header(r) == header
+    shown = re.search(rf'id="{table}">.*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
+    assert len(rows) == shown.count("<tr") > 0
+    if key:
+        assert len(rows) == len(item[key])
+        assert [(x["column"], x["vote"]) for x in rows] == [("email", "for"), ("phone", "against")]
+    else:
+        fields = {x["field"]: x for x in rows}
+        assert (fields["first_name"]["record_a"], fields["first_name"]["record_b"]) == ("Ana", "Anna")
+        assert fields["first_name"]["differs"].lower() == "true"
+    assert len(read_xlsx(dl.get(f"/api/v1/review/q001?table={table}&format=xlsx"))) == len(rows) + 1
+
+
+def test_review_pair_download_needs_a_table_and_keeps_the_json(dl):
+    as_role(dl, "viewer")
+    assert dl.get("/api/v1/review/q001?format=csv").status_code == 400
+    assert dl.get("/api/v1/review/q001?table=secrets&format=csv").status_code == 422
+    assert dl.get("/api/v1/review/q001?table=compare").json() == dl.get("/api/v1/review/q001").json()
+    assert dl.get("/api/v1/review/nope?table=compare&format=csv").status_code == 404
+    assert dl.get("/api/v1/review/q001?table=evidence&format=csv", headers=bearer(dl, "viewer")).status_code == 200
+    dl.cookies.clear()
+    assert dl.get("/api/v1/review/q001?table=evidence&format=csv").status_code == 401

@@ -2,14 +2,17 @@
 
 ``GET /imports`` the page; ``POST /imports/upload`` its upload form; ``POST /api/v1/uploads``
 the same for API clients (multipart field ``file``, optional ``ingest=true``);
-``GET /api/v1/loads`` the load history (``?format=csv|xlsx`` downloads it);
-``GET /api/v1/mappings/proposals`` and ``POST /api/v1/mappings/proposals/{file}/accept`` (the
-form twin is ``POST /imports/proposals/{file}/accept``) for files marketops could not map.
+``GET /api/v1/loads`` the load history and ``GET /api/v1/inbox`` the files waiting in the inbox
+(each answers ``?format=csv|xlsx`` with every row);
+``GET /api/v1/mappings/proposals`` (``?format=csv|xlsx``: one row per file and column) and
+``POST /api/v1/mappings/proposals/{file}/accept`` (the form twin is
+``POST /imports/proposals/{file}/accept``) for files marketops could not map.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -24,6 +27,7 @@ from marketops.app.downloads import Format, Limit, Offset, download, page_json
 from marketops.app.errors import api_error
 from marketops.app.overview import _jsonable
 from marketops.app.render import render
+from marketops.app.routes.metrics import file_of
 from marketops.errors import MarketopsError, NotFound, WorkspaceLocked
 from marketops.state.audit import record
 from marketops.workspace import Workspace
@@ -33,6 +37,8 @@ router = APIRouter()
 PAGE_SIZE = 25
 LOAD_COLUMNS = ("loaded_at", "file", "sheet", "entity", "system", "status", "rows_in", "rows_loaded",
                 "rows_quarantined", "sha256", "message", "load_id")
+INBOX_COLUMNS = ["file", "size", "modified", "last_status", "last_loaded_at"]
+PROPOSAL_COLUMNS = ["file", "entity", "column", "canonical_column", "confidence", "sample"]
 #: How a failed load says marketops could not tell what the file holds (ingest.mapping.MappingNeeded).
 UNMAPPED = "cannot tell what this file holds"
 # Rules are written to marketops.yaml one at a time.
@@ -251,11 +257,46 @@ def loads_api(request: Request, user: Reader, limit: Limit = 50, offset: Offset 
     return page_json(_jsonable(rows), total, limit, offset)
 
 
-@router.get("/api/v1/mappings/proposals")
-def proposals_api(request: Request, user: Reader) -> dict:
-    """Proposed mappings for inbox files marketops could not map on its own."""
+def _latest_or_busy(root: Path) -> dict[str, dict]:
+    try:
+        return _latest_load_by_file(root)
+    except WorkspaceLocked:  # a run holds the warehouse: files are listed without their last load
+        return {}
+
+
+def inbox_rows(root: Path) -> list[dict[str, Any]]:
+    """The inbox as the page lists it, with the file time as a UTC timestamp."""
+    return [{**f, "modified": datetime.fromtimestamp(f["modified"], UTC)}
+            for f in inbox_files(root, _latest_or_busy(root))]
+
+
+@router.get("/api/v1/inbox", response_model=None)
+def inbox_api(request: Request, user: Reader, format: Format = "json") -> dict | Response:
+    """Files waiting in the inbox: ``{"items": [{"file", "size", "modified", "last_status",
+    "last_loaded_at"}]}``; ``?format=csv|xlsx`` downloads them."""
+    rows = inbox_rows(_root(request))
+    if format != "json":
+        return file_of(rows, INBOX_COLUMNS, "inbox", format)
+    return {"items": _jsonable(rows)}
+
+
+def proposal_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Proposals flattened for a file: one row per file and column of that file."""
+    return [{"file": p["file"], "entity": p.get("entity"), "column": c["header"], "canonical_column": c["column"],
+             "confidence": c["confidence"], "sample": c["sample"]}
+            for p in items for c in p.get("columns") or []]
+
+
+@router.get("/api/v1/mappings/proposals", response_model=None)
+def proposals_api(request: Request, user: Reader, format: Format = "json") -> dict | Response:
+    """Proposed mappings for inbox files marketops could not map on its own.
+
+    ``?format=csv|xlsx``: one row per file and column (file, entity, column, canonical column,
+    confidence, sample)."""
     root = _root(request)
-    items = proposals(root, _latest_load_by_file(root))
+    items = proposals(root, _latest_or_busy(root))
+    if format != "json":
+        return file_of(proposal_rows(items), PROPOSAL_COLUMNS, "mapping_proposals", format)
     return page_json(items, len(items), len(items) or 1, 0)
 
 

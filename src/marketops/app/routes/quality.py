@@ -24,6 +24,7 @@ from marketops.app.deps import Reader, read_workspace
 from marketops.app.downloads import Format, Limit, Offset, download, page_json
 from marketops.app.errors import api_error
 from marketops.app.render import N_, render
+from marketops.app.routes.metrics import file_of
 from marketops.ingest.loader import QUARANTINE_TABLE
 from marketops.quality.scorecard import Scorecard, compute_scorecard
 from marketops.quality.scorecard_history import load_history, load_scorecard
@@ -45,6 +46,9 @@ HEADINGS = {"rows": N_("Records"), "identifier_coverage": N_("Identified"),
 HISTORY_RUNS, MAX_HISTORY_RUNS = 10, 100
 #: Lines per trend chart: more become unreadable.
 MAX_SERIES = 8
+#: ``?table=files`` on the scorecard downloads the files table (no entity is called "files").
+FILES = "files"
+FILE_COLUMNS = ["file", "table", "source", "rows_quarantined", "rows_in", "share", "notes"]
 QUARANTINE_COLUMNS = ("file", "sheet", "row", "column", "reason", "raw", "entity", "load_id",
                       "quarantined_at")
 #: Filter choices (files, entities) listed in the quarantine form.
@@ -102,12 +106,23 @@ def scorecard_view(card: Scorecard, config: QualityConfig) -> dict[str, Any]:
     # a workbook sheet's label is "file[sheet]"; quarantine keeps the file name alone
     files = [{"table": r.table, "source": r.source, "file": r.file, "file_name": r.file.split("[", 1)[0],
               "text": format_value(r.metric, r.value), "n": r.n, "total": r.total, "detail": r.detail}
-             for r in card.rows if r.file is not None and r.metric == "quarantine_rate" and r.n]
+             for r in quarantined_files(card)]
     return {"grids": grids, "sources": sources, "files": files,
             "column_metrics": [HEADINGS[m] for m in COLUMN_METRICS],
             "source_metrics": [HEADINGS[m] for m in SOURCE_METRICS],
             "fails": sum(b.action == "fail" for b in card.breaches),
             "warns": sum(b.action == "warn" for b in card.breaches)}
+
+
+def quarantined_files(card: Scorecard) -> list:
+    """The scorecard's per-file rows of files that had rows quarantined (the page's files table)."""
+    return [r for r in card.rows if r.file is not None and r.metric == "quarantine_rate" and r.n]
+
+
+def quarantined_file_rows(card: Scorecard) -> list[dict[str, Any]]:
+    """:func:`quarantined_files` as a download: the share as a ratio (0.25 = 25 %)."""
+    return [{"file": r.file, "table": r.table, "source": r.source, "rows_quarantined": r.n, "rows_in": r.total,
+             "share": r.value, "notes": r.detail} for r in quarantined_files(card)]
 
 
 def trend_series(history: list[Scorecard]) -> dict[tuple, list[float | None]]:
@@ -195,10 +210,15 @@ def scorecard_api(request: Request, user: Reader, run_id: str | None = None, tab
                   source: str | None = None, format: Format = "json") -> Any:
     """The newest scorecard (or ``run_id``'s): rows, findings and breaches judged by today's thresholds.
 
-    ``table`` and ``source`` narrow it; ``?format=csv|xlsx`` downloads its rows with their verdict."""
+    ``table`` and ``source`` narrow it; ``?format=csv|xlsx`` downloads its rows with their verdict, and
+    ``?table=files&format=csv|xlsx`` the page's table of files with quarantined rows."""
     with read_workspace(request) as ws:
         config = ws.config.quality
         card, live = latest_scorecard(ws, run_id)
+    if table == FILES and format != "json":
+        rows = quarantined_file_rows(_filtered(card, None, source)) if card is not None else []
+        return file_of(rows, FILE_COLUMNS, f"quarantined_files_{card.run_id}" if card else "quarantined_files",
+                       format)
     if card is None:
         return _no_run(format, "scorecard")
     judged = verdicts(card, config)

@@ -18,7 +18,7 @@ from marketops.app.deps import DB, Editor, Reader, client_ip, read_workspace
 from marketops.app.downloads import Format, Limit, Offset, page_json
 from marketops.app.errors import api_error
 from marketops.app.routes.metrics import file_of
-from marketops.app.routes.review_pages import evidence_summary
+from marketops.app.routes.review_pages import compare_rows, evidence_summary
 from marketops.quality import review as rv
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
@@ -122,11 +122,37 @@ def merge(request: Request, db: DB, user: Editor, body: MergeIn) -> JSONResponse
                                             client_ip(request), session=db))
 
 
-@router.get("/{pair_id}")
-def review_item(request: Request, db: DB, user: Reader, pair_id: str) -> dict:
-    """One pair (any status) with both records, the evidence and its decision, if any."""
+#: The pair page's tables as files: ``?table=compare|evidence&format=csv|xlsx``.
+ITEM_TABLES = {"compare": ["field", "record_a", "record_b", "differs"],
+               "evidence": ["column", "record_a", "record_b", "level", "match_weight", "bayes_factor", "vote"]}
+ItemTable = Annotated[Literal["compare", "evidence"] | None,
+                      Query(description="With format=csv|xlsx: compare (both records) or evidence.")]
+
+
+def item_rows(item: rv.ReviewItem, table: str) -> list[dict]:
+    """The rows of the pair page's ``compare`` or ``evidence`` table (evidence strongest first)."""
+    if table == "compare":
+        return [{"field": r["field"], "record_a": r["left"], "record_b": r["right"], "differs": r["differs"]}
+                for r in compare_rows(item)]
+    return [{"column": e.column, "record_a": e.left, "record_b": e.right, "level": e.level,
+             "match_weight": e.match_weight, "bayes_factor": e.bayes_factor,
+             "vote": {"agree": "for", "disagree": "against"}.get(e.verdict, "neutral")}
+            for e in sorted(item.evidence, key=lambda e: -abs(e.match_weight or 0))]
+
+
+@router.get("/{pair_id}", response_model=None)
+def review_item(request: Request, db: DB, user: Reader, pair_id: str, table: ItemTable = None,
+                format: Format = "json") -> dict | Response:
+    """One pair (any status) with both records, the evidence and its decision, if any.
+
+    ``?table=compare|evidence&format=csv|xlsx`` downloads one of the pair page's tables."""
+    if format != "json" and table is None:
+        return api_error(400, "say which table to download: table=compare or evidence")
     with read_workspace(request) as ws:
-        return rv.get_item(ws, pair_id, session=db).to_json()
+        item = rv.get_item(ws, pair_id, session=db)
+    if format != "json":
+        return file_of(item_rows(item, table), ITEM_TABLES[table], f"review_{pair_id}_{table}", format)
+    return item.to_json()
 
 
 @router.post("/{pair_id}/accept", response_model=None)
