@@ -52,7 +52,8 @@ from marketops.state.models import Base, utcnow
 from marketops.state.users import InvalidUser
 
 POSTGRES_ENV = "MARKETOPS_TEST_POSTGRES_URL"
-APP_TABLES = {"users", "api_tokens", "audit_events", "merge_decisions"}
+APP_TABLES = {"users", "api_tokens", "audit_events", "merge_decisions", "goals", "goal_progress", "initiatives",
+              "initiative_goals", "tasks", "task_dependencies", "task_comments", "budget_lines"}
 
 
 # -- one fresh database per backend -----------------------------------------------------------------

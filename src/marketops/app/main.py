@@ -27,14 +27,18 @@ from marketops.app import errors
 from marketops.app.cache import AnalysisCache
 from marketops.app.deps import require_user
 from marketops.app.routes import (
+    alerts,
     apidocs,
     assets,
     attribution,
     auth,
+    budgets,
     channels,
     funnel,
+    goals,
     health,
     imports,
+    initiatives,
     metrics,
     overview,
     people,
@@ -43,6 +47,8 @@ from marketops.app.routes import (
     review_pages,
     runs,
     settings,
+    slas,
+    tasks,
     users,
 )
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
@@ -56,7 +62,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 PUBLIC = (health.router, auth.public, assets.router)
 PRIVATE = (auth.private, overview.router, review.router, users.router, channels.router, attribution.router,
            funnel.router, metrics.router, quality.router, imports.router, runs.router, people.router, settings.router,
-           review_pages.router, apidocs.router)
+           review_pages.router, goals.router, initiatives.router, tasks.router, budgets.router, slas.router,
+           alerts.router, apidocs.router)
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {

@@ -48,6 +48,14 @@ NAV = (
     NavItem("/channels", N_("Channels"), "M4 20h3V10H4zm6.5 0h3V4h-3zM17 20h3v-7h-3z", section=N_("Analyse")),
     NavItem("/attribution", N_("Attribution"), "M12 2a10 10 0 1 0 10 10h-10z M14 0v10h10A10 10 0 0 0 14 0z"),
     NavItem("/funnel", N_("Funnel"), "M3 4h18l-7 8v6l-4 2v-8z"),
+    NavItem("/goals", N_("Goals"), "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm0 16a6 6 0 1 1 6-6 6 6 0 0 1-6 6zm0-9a3 3 0 "
+            "1 0 3 3 3 3 0 0 0-3-3z", section=N_("Plan")),
+    NavItem("/initiatives", N_("Initiatives"), "M14 6l-1-2H5v17h2v-7h5l1 2h7V6z"),
+    NavItem("/tasks", N_("Tasks"), "M3 5h4v4H3zm6 1v2h12V6zM3 11h4v4H3zm6 1v2h12v-2zm-6 5h4v4H3zm6 1v2h12v-2z"),
+    NavItem("/budgets", N_("Budgets"), "M21 7H3V5h18zm0 2H3v10h18zM12 17a3 3 0 1 1 3-3 3 3 0 0 1-3 3z"),
+    NavItem("/slas", N_("SLAs"), "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm1 11h-5v-2h3V6h2z"),
+    NavItem("/alerts", N_("Alerts"), "M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11c0-3.1-1.6-5.6-4.5-6.3V4a1.5 1.5 0 0 "
+            "0-3 0v.7C7.6 5.4 6 7.9 6 11v5l-2 2v1h16v-1z"),
     NavItem("/quality", N_("Data quality"), "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5zm-1.5 14.5-4-4 1.4-1.4 "
             "2.6 2.6 5.6-5.6 1.4 1.4z", section=N_("Data")),
     NavItem("/review", N_("Review queue"), "M9 11H7v2h2zm4 0h-2v2h2zm4 0h-2v2h2zm2-7h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 "

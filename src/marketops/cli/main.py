@@ -23,12 +23,34 @@ for group in (workspace, ingest, pipeline, tables):
 
 
 def _register_optional() -> None:
-    from marketops.cli import attribution, channels, funnel, metrics, quality, review, serve, tokens, users
+    from marketops.cli import (
+        alerts,
+        attribution,
+        budgets,
+        channels,
+        funnel,
+        goals,
+        initiatives,
+        metrics,
+        quality,
+        review,
+        serve,
+        slas,
+        tasks,
+        tokens,
+        users,
+    )
 
     app.add_typer(channels.app, name="channels", help="Channel grouping: which channel a visit belongs to, and why.")
     app.add_typer(users.app, name="users", help="Web app users and roles.")
     app.add_typer(tokens.app, name="tokens", help="API tokens.")
     app.add_typer(review.app, name="review", help="Review uncertain identity matches; merge decisions and undo.")
+    app.add_typer(goals.app, name="goals", help="SMART goals bound to metrics: progress, forecast and status.")
+    app.add_typer(initiatives.app, name="initiatives", help="Initiatives from user stories: stakeholders, goals, plan.")
+    app.add_typer(tasks.app, name="tasks", help="Tasks of initiatives: owners, due dates, dependencies, CSV.")
+    app.add_typer(budgets.app, name="budget", help="Budget plan per channel and month: actuals, variance, pacing.")
+    app.add_typer(slas.app, name="slas", help="Internal SLAs between teams: compliance per period.")
+    app.add_typer(alerts.app, name="alerts", help="Goals at risk, pacing problems, SLA breaches, overdue tasks; digest.")
     app.command("quality")(quality.quality)
     app.command("attribution")(attribution.attribution_command)
     app.command("funnel")(funnel.funnel_command)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from marketops.state import planning  # noqa: F401  (its tables join Base.metadata)
 from marketops.state.models import Base
 
 
