@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from marketops.app.deps import Forbidden, NotAuthenticated, is_api
-from marketops.errors import NotFound, WorkspaceLocked
+from marketops.errors import NotFound, ValidationFailed, WorkspaceLocked
 
 CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
@@ -65,6 +65,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
         return api_error(404, str(exc)) if is_api(request) else _page(request, 404, str(exc))
+
+    @app.exception_handler(ValidationFailed)
+    async def refused(request: Request, exc: ValidationFailed) -> Response:
+        # A rule said no (a circular dependency, a deadline in the past...): the message says which.
+        return api_error(422, exc.message) if is_api(request) else _page(request, 422, exc.message)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
