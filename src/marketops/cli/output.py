@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -72,7 +73,8 @@ def print_table(rows: Sequence[dict], columns: Iterable[str] | None = None, *, t
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    # Messages quote what users typed ("[persona]", file names with brackets): never markup.
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
     if hint:
-        err_console.print(f"  [dim]hint:[/] {hint}", highlight=False)
+        err_console.print(f"  [dim]hint:[/] {escape(hint)}", highlight=False)
     raise typer.Exit(code)
