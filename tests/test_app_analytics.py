@@ -348,7 +348,7 @@ def test_overview_shows_kpi_tiles_with_change_and_sparklines(viewer, sample):
 def test_overview_kpis_match_query_metrics_and_download(viewer, sample):
     _, expected = sample
     data = viewer.get("/api/v1/overview").json()
-    assert data["kpis"]["period"] == "2024-06-01" and data["goals"] is None
+    assert data["kpis"]["period"] == "2024-06-01" and data["goal_summary"] is None
     sessions = next(t for t in data["kpis"]["tiles"] if t["name"] == "sessions")
     assert sessions["value"] == next(t for t in expected["kpis"]["tiles"] if t["name"] == "sessions")["value"]
     assert sessions["series"][-1] == {"period": "2024-06-01", "value": sessions["value"]}

@@ -282,6 +282,11 @@ def run_pipeline(ws: Workspace, *, steps: list[str] | None = None, observer: Obs
         ws.engine.publish(ctx.outputs, run.run_id)
     run.status, run.finished_at = "succeeded", datetime.now(UTC)
     _save(ws, run)
+    # every goal is measured on the data just published; a goal that cannot be measured is recorded
+    # as no_data and never fails the run (see marketops.plan.progress)
+    from marketops.plan.progress import measure_after_run
+
+    measure_after_run(ws, run.run_id)
     return run
 
 

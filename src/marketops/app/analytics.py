@@ -207,12 +207,6 @@ def kpi_series_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"period": p, **{t["name"]: values.get((t["name"], p)) for t in data["tiles"]}} for p in periods]
 
 
-def goal_summary(ws: Workspace) -> dict[str, Any] | None:
-    """Goals against actuals for the overview. Goals arrive with issue 6; until then there is nothing to
-    show (None hides the section: the overview never shows made-up targets)."""
-    del ws  # issue 6 reads the workspace's goals here
-
-
 # -- channels ----------------------------------------------------------------------------------
 
 def channels(ws: Workspace, *, model: str | None = None, by: str = "channel") -> dict[str, Any]:

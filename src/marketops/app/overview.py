@@ -86,6 +86,7 @@ def build_overview(root: Path, cache: AnalysisCache | None = None) -> dict[str, 
         tables = cache.get(root, ("table_counts",), count_tables) if cache is not None else count_tables()
         quarantined = ws.engine.count("_quarantine") if ws.engine.has_table("_quarantine") else 0
         loads = _recent_loads(ws)
+        goals = goal_summary(ws.app_database_url)
         return {
             "workspace": {"name": ws.config.name, "engine": ws.engine_name},
             "last_run": runs[0] if runs else None,
@@ -94,9 +95,46 @@ def build_overview(root: Path, cache: AnalysisCache | None = None) -> dict[str, 
             "rows_total": sum(t["rows"] for t in tables),
             "rows_quarantined": quarantined,
             "recent_loads": loads,
+            "goal_summary": goals,
         }
     finally:
         ws.close()
+
+
+def goal_summary(database_url: str) -> dict[str, Any] | None:
+    """Goals by status and the ones at risk or off track (newest measurement of each), for the overview;
+    None when there are no goals (or no app database yet), which hides the section.
+
+    Example:
+        >>> from marketops.state.db import init_db
+        >>> _ = init_db("sqlite://")
+        >>> goal_summary("sqlite://") is None
+        True
+    """
+    from sqlalchemy.engine import make_url
+
+    from marketops.plan.goals import goal_tree
+    from marketops.state.db import session_scope
+
+    parsed = make_url(database_url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        return None
+    with session_scope(database_url) as session:
+        rows = goal_tree(session)
+        if not rows:
+            return None
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        order = {"off_track": 0, "at_risk": 1}
+        attention = sorted((r for r in rows if r.status in order),
+                           key=lambda r: (order[r.status], r.goal.deadline or date.max, r.goal.id))
+        return {"total": len(rows), "counts": counts,
+                "attention": [{"id": r.goal.id, "title": r.goal.title, "status": r.status, "owner": r.goal.owner,
+                               "deadline": r.goal.deadline, "progress": r.progress.progress if r.progress else None,
+                               "message": (r.progress.detail or {}).get("message", "") if r.progress else ""}
+                              for r in attention[:RECENT]]}
 
 
 def overview_json(data: dict[str, Any]) -> dict[str, Any]:

@@ -67,7 +67,6 @@ def cached_analysis(app: Any, name: str, fn: Callable[..., Any], **params: Any) 
 #: publishes, so the first visitor after a run does not wait for attribution over every touchpoint.
 WARM: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("kpis", an.kpis, {"grain": "month"}),
-    ("goals", an.goal_summary, {}),
     ("channels", an.channels, {"model": None, "by": "channel"}),
     ("attribution", an.attribution, {"by": "channel", "conversion": None}),
     ("funnel", an.funnel_data, {"by": None}),

@@ -37,9 +37,7 @@ def _overview(request: Request, grain: str) -> dict[str, Any]:
         if last is None:
             raise
         data = {**last, "busy": True}
-    # the hook for goals (issue 6): None until goals exist, and the page then shows no goal section
-    goals = analysis(request, "goals", an.goal_summary)
-    return {**data, "kpis": kpis, "goals": goals}
+    return {**data, "kpis": kpis}
 
 
 @router.get("/")
