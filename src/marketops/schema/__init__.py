@@ -15,6 +15,7 @@ from marketops.schema.lifecycle import LIFECYCLE_STAGES
 from marketops.schema.opportunities import OPPORTUNITIES
 from marketops.schema.people import PEOPLE
 from marketops.schema.rates import EXCHANGE_RATES
+from marketops.schema.sales_activities import ACTIVITY_TYPES, SALES_ACTIVITIES
 from marketops.schema.spend import AD_SPEND
 from marketops.schema.touchpoints import TOUCHPOINT_TYPES, TOUCHPOINTS
 from marketops.schema.traffic import WEB_TRAFFIC
@@ -22,7 +23,7 @@ from marketops.schema.traffic import WEB_TRAFFIC
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (PEOPLE, ACCOUNTS, TOUCHPOINTS, CONVERSIONS, AD_SPEND, EMAIL_CAMPAIGNS, OPPORTUNITIES,
-              LIFECYCLE_STAGES, WEB_TRAFFIC, EXCHANGE_RATES)
+              LIFECYCLE_STAGES, SALES_ACTIVITIES, WEB_TRAFFIC, EXCHANGE_RATES)
 }
 
 
@@ -34,4 +35,4 @@ def entity(name: str) -> Entity:
         raise unknown_name("entity", name, ENTITIES) from None
 
 
-__all__ = ["ENTITIES", "LINEAGE", "PROPERTIES", "TOUCHPOINT_TYPES", "Cleaning", "Column", "Entity", "Kind", "entity"]
+__all__ = ["ACTIVITY_TYPES", "ENTITIES", "LINEAGE", "PROPERTIES", "TOUCHPOINT_TYPES", "Cleaning", "Column", "Entity", "Kind", "entity"]
