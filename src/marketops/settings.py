@@ -27,6 +27,7 @@ from ruamel.yaml.error import YAMLError
 
 from marketops.attribution.config import AttributionConfig
 from marketops.errors import ConfigError, did_you_mean, known_name
+from marketops.leads.config import LeadsConfig
 from marketops.metrics.definitions import DEFAULT_SEGMENTS
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
@@ -151,6 +152,10 @@ class WorkspaceConfig(BaseModel):
     quality: QualityConfig = Field(
         default_factory=QualityConfig,
         description="Data-quality thresholds that warn about or fail a run (see docs/quality.md).")
+    leads: LeadsConfig = Field(
+        default_factory=LeadsConfig,
+        description="Leads to sales: lifecycle and MQL/SQL definitions, scoring, routing and the speed-to-lead "
+                    "SLA (see docs/leads.md).")
     segments: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_SEGMENTS),
         description="Account size segments for the `segment` dimension: name -> fewest employees, e.g. "

@@ -39,6 +39,10 @@ from marketops.app.routes import (
     health,
     imports,
     initiatives,
+    leads,
+    leads_handoff,
+    leads_routing,
+    leads_sla,
     metrics,
     overview,
     people,
@@ -63,7 +67,8 @@ PUBLIC = (health.router, auth.public, assets.router)
 PRIVATE = (auth.private, overview.router, review.router, users.router, channels.router, attribution.router,
            funnel.router, metrics.router, quality.router, imports.router, runs.router, people.router, settings.router,
            review_pages.router, goals.router, initiatives.router, tasks.router, budgets.router, slas.router,
-           alerts.router, apidocs.router)
+           alerts.router, leads_routing.router, leads_sla.router, leads_handoff.router,
+           leads.router, apidocs.router)  # /leads/{person} last: the fixed /leads/... paths first
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {

@@ -56,6 +56,12 @@ NAV = (
     NavItem("/slas", N_("SLAs"), "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm1 11h-5v-2h3V6h2z"),
     NavItem("/alerts", N_("Alerts"), "M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11c0-3.1-1.6-5.6-4.5-6.3V4a1.5 1.5 0 0 "
             "0-3 0v.7C7.6 5.4 6 7.9 6 11v5l-2 2v1h16v-1z"),
+    NavItem("/leads", N_("Leads"), "M16 11a4 4 0 1 0-4-4 4 4 0 0 0 4 4zm-8 0a3 3 0 1 0-3-3 3 3 0 0 0 3 3zm0 2c-2.3 0-7 "
+            "1.2-7 3.5V19h7v-2.5c0-.9.4-1.8 1-2.5zm8 0c-2.7 0-8 1.3-8 4v2h16v-2c0-2.7-5.3-4-8-4z", section=N_("Sales")),
+    NavItem("/leads/routing", N_("Routing"), "M14 4l2.3 2.3-2.9 2.9 1.4 1.4 2.9-2.9L20 10V4zm-4 0H4v6l2.3-2.3 4.7 "
+            "4.7V20h2v-8.4l-5.3-5.3z"),
+    NavItem("/leads/sla", N_("Speed to lead"), "M13 2 3 14h7l-1 8 10-12h-7z"),
+    NavItem("/leads/handoff", N_("Handoff"), "M4 6h16v2H4zm0 5h10v2H4zm0 5h16v2H4z"),
     NavItem("/quality", N_("Data quality"), "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5zm-1.5 14.5-4-4 1.4-1.4 "
             "2.6 2.6 5.6-5.6 1.4 1.4z", section=N_("Data")),
     NavItem("/review", N_("Review queue"), "M9 11H7v2h2zm4 0h-2v2h2zm4 0h-2v2h2zm2-7h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 "
@@ -79,17 +85,16 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
     >>> class U: role = "viewer"
     >>> [i["href"] for i in nav_for(U(), "/funnel") if i["active"]]
     ['/funnel']
+    >>> [i["href"] for i in nav_for(U(), "/leads/sla") if i["active"]]
+    ['/leads/sla']
     """
     if user is None:
         return []
     rank = ROLES.index(user.role) if user.role in ROLES else len(ROLES)
-    out = []
-    for item in NAV:
-        if rank > ROLES.index(item.role):
-            continue
-        active = path == "/" if item.href == "/" else (path == item.href or path.startswith(item.href + "/"))
-        out.append({**item.__dict__, "active": active})
-    return out
+    # The longest matching entry is the active one: /leads/sla is "Speed to lead", not "Leads".
+    matches = [i.href for i in NAV if i.href == path or (i.href != "/" and path.startswith(i.href + "/"))]
+    current = max(matches, key=len) if matches else None
+    return [{**item.__dict__, "active": item.href == current} for item in NAV if rank <= ROLES.index(item.role)]
 
 
 def workspace_config(request: Request):

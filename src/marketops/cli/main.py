@@ -31,6 +31,7 @@ def _register_optional() -> None:
         funnel,
         goals,
         initiatives,
+        leads,
         metrics,
         quality,
         review,
@@ -51,6 +52,8 @@ def _register_optional() -> None:
     app.add_typer(budgets.app, name="budget", help="Budget plan per channel and month: actuals, variance, pacing.")
     app.add_typer(slas.app, name="slas", help="Internal SLAs between teams: compliance per period.")
     app.add_typer(alerts.app, name="alerts", help="Goals at risk, pacing problems, SLA breaches, overdue tasks; digest.")
+    app.add_typer(leads.app, name="leads", help="Leads to sales: stages and definitions, scoring, routing, "
+                  "speed-to-lead SLA, handoff quality.")
     app.command("quality")(quality.quality)
     app.command("attribution")(attribution.attribution_command)
     app.command("funnel")(funnel.funnel_command)
