@@ -170,7 +170,7 @@ def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(db):
 def test_import_names_a_missing_column():
     with pytest.raises(Exception) as e, session_scope("sqlite://") as s:
         import_text(s, CTX, "month,amount\n2026-03,5\n", file="plan.csv", actor="ana")
-    assert "plan.csv, row 1: the header lacks channel or platform" in str(e.value)
+    assert "plan.csv, row 1: the header lacks 'channel' or 'platform'" in str(e.value)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

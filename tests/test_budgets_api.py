@@ -142,7 +142,7 @@ def test_import_through_the_api(editor, app):
     lines = client.get("/api/v1/budgets/lines?month=2026-03").json()
     assert sorted(i["amount"] for i in lines["items"]) == ["12000.00", "1500.50"]
     bad = client.post("/api/v1/budgets/import", files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}, headers=h)
-    assert bad.status_code == 400 and "x.csv, row 1: the header lacks month, amount" in bad.json()["error"]["message"]
+    assert bad.status_code == 400 and "x.csv, row 1: the header lacks 'month', 'amount'" in bad.json()["error"]["message"]
 
 
 def test_downloads_have_the_rows(editor):

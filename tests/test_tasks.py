@@ -369,7 +369,7 @@ def test_import_through_the_api(client, editor):
     assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 2, 1)
     bad = client.post("/api/v1/tasks/import", files={"file": ("x.csv", b"name;owner\nA;B\n", "text/csv")},
                       headers=editor)
-    assert bad.status_code == 400 and "x.csv, row 1: no column 'initiative'" in error_of(bad)
+    assert bad.status_code == 400 and "x.csv, row 1: the header lacks 'initiative'" in error_of(bad)
 
 
 def test_import_form_shows_the_rejected_rows(client, editor):

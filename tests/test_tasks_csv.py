@@ -163,7 +163,7 @@ def test_semicolon_files_friendly_headers_and_ids(session):
 
 
 def test_files_that_cannot_be_read_are_refused_whole(session):
-    with pytest.raises(SourceError, match=r"^plan.csv, row 1: no column 'initiative'"):
+    with pytest.raises(SourceError, match=r"^plan.csv, row 1: the header lacks 'initiative'"):
         task_csv.import_tasks(session, b"title,owner\nA,B\n", file="plan.csv", actor="ana")
     with pytest.raises(SourceError, match="the file is empty"):
         task_csv.import_tasks(session, b"", file="plan.csv", actor="ana")

@@ -24,35 +24,20 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from marketops.errors import Location, MarketopsError, SourceError
+from marketops.errors import MarketopsError, SourceError
 from marketops.plan.budget_amounts import parse_amounts
 from marketops.plan.budget_lines import BudgetContext, BudgetRefused, SetResult, set_line
+from marketops.plan.plan_csv import RowError, decode, read_csv
 
 COLUMNS = ("month", "channel", "platform", "campaign", "amount", "currency")
 REQUIRED = ("month", "amount")
 #: A plan file is small; a bigger one is almost certainly the wrong file.
 MAX_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{Location(file=self.file, row=self.row, column=self.column)}: {self.message}"
-
-    def to_json(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass
@@ -82,40 +67,15 @@ class ImportResult:
                 "conversions": [{"row": r, "note": n} for r, n in self.conversions], "message": self.summary}
 
 
-def _header(names: list[str] | None, file: str) -> dict[str, str]:
-    """Header cell -> our column name (case and spaces ignored); SourceError when a required one is missing."""
-    if not names:
-        raise SourceError("the file is empty: expected a header row with " + ", ".join(COLUMNS), file=file)
-    found = {}
-    for name in names:
-        key = (name or "").strip().lower().replace(" ", "_").lstrip("\ufeff")
-        if key in (*COLUMNS, "note") and key not in found.values():
-            found[name] = key
-    missing = [c for c in REQUIRED if c not in found.values()]
-    if missing or not {"channel", "platform"} & set(found.values()):
-        need = missing + ([] if {"channel", "platform"} & set(found.values()) else ["channel or platform"])
-        raise SourceError(f"the header lacks {', '.join(need)}; expected columns: {', '.join(COLUMNS)} "
-                          f"(found: {', '.join(n or '(blank)' for n in names)})", file=file, row=1)
-    return found
-
-
 def import_text(session: Session, ctx: BudgetContext, text: str, *, file: str, actor: str,
                 ip: str | None = None) -> ImportResult:
     """Import the CSV ``text`` (``file`` names it in messages); rows that fail are in ``errors``."""
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    columns = _header(reader.fieldnames, file)
-    rows = []
-    for i, raw in enumerate(reader, start=2):
-        if i - 1 > MAX_ROWS:
-            raise SourceError(f"more than {MAX_ROWS:,} rows: a budget plan is one row per month and scope", file=file)
-        row = {key: (raw.get(name) or "").strip() for name, key in columns.items()}
-        if any(row.values()):
-            rows.append((i, row))
+    header, rows = read_csv(text, file, columns=(*COLUMNS, "note"), required=REQUIRED,
+                            example="month,channel,amount,currency")
+    if not {"channel", "platform"} & set(header):
+        raise SourceError(f"the header lacks 'channel' or 'platform'; the columns are {', '.join(COLUMNS)}", file=file, row=1)
+    if len(rows) > MAX_ROWS:
+        raise SourceError(f"more than {MAX_ROWS:,} rows: a budget plan is one row per month and scope", file=file)
     # amounts are read together: the column's format is decided from all of them, as in the ingest
     amounts = parse_amounts([r["amount"] for _, r in rows])
     result = ImportResult(file=file)
@@ -145,9 +105,7 @@ def import_file(session: Session, ctx: BudgetContext, path: Path, *, actor: str,
                 name: str | None = None) -> ImportResult:
     """Import the CSV at ``path`` (UTF-8, with or without a BOM; comma, semicolon or tab separated)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SourceError("the file is not UTF-8 text: save it as CSV (UTF-8)", file=name or str(path)) from None
+        text = decode(path.read_bytes(), name or path.name)
     except OSError as e:
         raise SourceError(f"cannot read the file: {e.strerror}", file=name or str(path)) from None
     return import_text(session, ctx, text, file=name or path.name, actor=actor, ip=ip)

@@ -27,8 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,7 +36,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from marketops.errors import Location, MarketopsError, SourceError, did_you_mean
+from marketops.errors import MarketopsError, did_you_mean
+from marketops.plan.plan_csv import MAX_BYTES, RowError, read_csv
 from marketops.plan.tasks import (
     EXPORT_COLUMNS,
     TITLE_MAX,
@@ -59,24 +58,6 @@ REQUIRED = ("title", "initiative")
 ALIASES = {"start_date": "start", "due_date": "due", "deadline": "due", "estimate_hours": "estimate",
            "hours": "estimate", "dependencies": "depends_on", "depends": "depends_on", "initiative_id": None,
            "assignee": "owner", "name": "title", "task": "title"}
-MAX_BYTES = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem of one row: where (file, spreadsheet row, column) and what was expected."""
-
-    file: str
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{Location(file=self.file, row=self.row, column=self.column)}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
-                "text": str(self)}
 
 
 @dataclass
@@ -101,7 +82,7 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, **self.counts(), "created_ids": self.created, "updated_ids": self.updated,
-                "unchanged_ids": self.unchanged, "errors": [e.as_dict() for e in self.errors],
+                "unchanged_ids": self.unchanged, "errors": [e.to_json() for e in self.errors],
                 "warnings": self.warnings}
 
 
@@ -139,44 +120,10 @@ def export_rows(session: Session, tasks: Iterable[Task] | None = None, today: da
 
 
 # -- reading the file -------------------------------------------------------------------------------
-def _text(data: bytes, file: str) -> str:
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it", file=file)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise SourceError("the file is not text (save it as CSV, UTF-8)", file=file) from None
-
-
-def _header(name: str) -> str | None:
-    key = "_".join(name.strip().lower().replace("-", " ").split())
-    return ALIASES.get(key, key)
-
-
 def read_rows(data: bytes, file: str) -> tuple[list[str | None], list[tuple[int, dict[str, str]]]]:
     """The canonical column names and the non-empty rows with their spreadsheet row numbers."""
-    text = _text(data, file)
-    first = text.split("\n", 1)[0]
-    if not first.strip():
-        raise SourceError("the file is empty; the first row must name the columns, e.g. title,initiative,due",
-                          file=file)
-    delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [_header(h) for h in next(reader)]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise SourceError(f"no column {' or '.join(repr(m) for m in missing)}; the columns are "
-                          f"{', '.join(COLUMNS)} (title and initiative are required)", file=file, row=1)
-    rows = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue  # a blank line is no task
-        rows.append((number, {h: (cells[i].strip() if i < len(cells) else "")
-                              for i, h in enumerate(header) if h in COLUMNS}))
-    return header, rows
+    return read_csv(data, file, columns=COLUMNS, required=REQUIRED, aliases=ALIASES,
+                    example="title,initiative,due")
 
 
 def _date(value: str, column: str) -> date | None:
@@ -414,4 +361,4 @@ def import_tasks(session: Session, data: bytes, *, file: str, actor: str, ip: st
     return result
 
 
-__all__ = ["COLUMNS", "EXPORT_COLUMNS", "ImportResult", "RowError", "export_rows", "import_tasks", "read_rows"]
+__all__ = ["COLUMNS", "EXPORT_COLUMNS", "MAX_BYTES", "ImportResult", "RowError", "export_rows", "import_tasks", "read_rows"]
