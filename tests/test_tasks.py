@@ -110,7 +110,7 @@ def test_due_before_start_is_refused(client, editor):
 
 def test_unknown_ids_are_not_found_but_unknown_owners_are_fine(client, editor):
     r = client.post("/api/v1/tasks", json={"initiative_id": 42, "title": "Brief"}, headers=editor)
-    assert r.status_code == 404 and error_of(r).startswith("no initiative 42")
+    assert r.status_code == 404 and error_of(r).startswith("there is no initiative with id 42")
     assert client.get("/api/v1/tasks/999").status_code == 404
     assert error_of(client.patch("/api/v1/tasks/999", json={"status": "done"}, headers=editor)) == "no task 999"
     r = client.post("/api/v1/tasks", json={"initiative_id": 1, "title": "Brief", "depends_on": [77]}, headers=editor)

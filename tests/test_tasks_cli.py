@@ -73,7 +73,7 @@ def test_rules_end_the_command_with_their_message(root):
     assert out.exit_code == 1
     assert "circular dependency: task 1 'Brief' -> 2 'Design' -> 1 'Brief'" in " ".join(out.output.split())
     out = cli("tasks", "add", "X", "-i", 9, "-w", root)
-    assert out.exit_code == 1 and "no initiative 9" in out.output
+    assert out.exit_code == 1 and "there is no initiative with id 9" in out.output
     out = cli("tasks", "add", "X", "-i", 1, "--start", "2026-05-02", "--due", "2026-05-01", "-w", root)
     assert out.exit_code == 1 and "is before the start date 2026-05-02" in out.output
     out = cli("tasks", "show", 99, "-w", root)

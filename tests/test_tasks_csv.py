@@ -222,7 +222,7 @@ def test_overdue_blocked_and_my_tasks_on_a_given_day(session):
 
 
 def test_unknown_things_are_not_found_and_bad_values_are_refused(session):
-    with pytest.raises(NotFound, match="no initiative 999"):
+    with pytest.raises(NotFound, match="there is no initiative with id 999"):
         tasks.create_task(session, initiative_id=999, title="X", actor="ana")
     with pytest.raises(NotFound, match="no task 5"):
         tasks.update_task(session, 5, actor="ana", status="done")

@@ -41,9 +41,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketops.errors import NotFound, ValidationFailed, unknown_name
+from marketops.plan.initiatives import get_initiative
 from marketops.state.audit import record
 from marketops.state.models import AuditEvent, User
-from marketops.state.planning import TASK_STATUSES, Initiative, Task, TaskComment
+from marketops.state.planning import TASK_STATUSES, Task, TaskComment
 
 #: How each status reads (the board's columns, the CSV's friendly values).
 STATUS_LABELS = {"todo": "To do", "in_progress": "In progress", "blocked": "Blocked", "done": "Done"}
@@ -92,13 +93,6 @@ def get_task(session: Session, task_id: int) -> Task:
     if task is None:
         raise NotFound(f"no task {task_id}")
     return task
-
-
-def get_initiative(session: Session, initiative_id: int) -> Initiative:
-    initiative = session.get(Initiative, initiative_id)
-    if initiative is None:
-        raise NotFound(f"no initiative {initiative_id}; list them with `marketops initiatives list` or on /initiatives")
-    return initiative
 
 
 def is_overdue(task: Task, today: date | None = None) -> bool:
