@@ -53,6 +53,7 @@ from marketops.metrics.query import period_start, shift_period
 from marketops.plan.forecast import SEASON, forecast
 from marketops.plan.goal_series import Series, catalog_of, metric_series, scope_label
 from marketops.plan.smart import in_sentence
+from marketops.state.audit import record
 from marketops.state.planning import Goal, GoalProgress
 from marketops.workspace import Workspace
 
@@ -246,6 +247,13 @@ def measure_goal(session: Session, ws: Workspace, goal: Goal, *, run_id: str | N
                        forecast=j.forecast, status=j.status, detail=_jsonable(detail))
     session.add(row)
     session.flush()
+    return row
+
+
+def measure_now(session: Session, ws: Workspace, goal: Goal, *, actor: str, ip: str | None = None) -> GoalProgress:
+    """Measure ``goal`` on demand (someone asked: the audit log says who); the caller commits."""
+    row = measure_goal(session, ws, goal)
+    record(session, actor, "goal.measure", f"goal:{goal.id}", {"status": row.status}, ip)
     return row
 
 

@@ -39,8 +39,7 @@ from marketops.plan.goals import (
     saved_checks,
     update_goal,
 )
-from marketops.plan.progress import latest_progress, measure_goal
-from marketops.state import audit
+from marketops.plan.progress import latest_progress, measure_now
 from marketops.state.planning import GOAL_LEVELS, GOAL_STATUSES
 
 router = APIRouter()
@@ -238,7 +237,6 @@ def measure_api(request: Request, db: DB, user: Editor, goal_id: int) -> Any:
     """Measure the goal now on the published data; returns the new measurement."""
     goal = get_goal(db, goal_id)
     with read_workspace(request) as ws:
-        row = measure_goal(db, ws, goal)
-    audit.record(db, user.email, "goal.measure", f"goal:{goal.id}", {"status": row.status}, client_ip(request))
+        row = measure_now(db, ws, goal, actor=user.email, ip=client_ip(request))
     db.commit()
     return progress_json(row, detail=True)

@@ -35,8 +35,7 @@ from marketops.plan.goals import (
     saved_checks,
     update_goal,
 )
-from marketops.plan.progress import latest_progress, measure_goal
-from marketops.state import audit
+from marketops.plan.progress import latest_progress, measure_now
 from marketops.state.models import User
 from marketops.state.planning import GOAL_LEVELS, GOAL_STATUSES, Goal, Initiative
 
@@ -264,8 +263,7 @@ async def goal_edit(request: Request, db: DB, user: Editor, goal_id: int) -> Res
 def goal_measure(request: Request, db: DB, user: Editor, goal_id: int) -> Response:
     goal = get_goal(db, goal_id)
     with read_workspace(request) as ws:
-        row = measure_goal(db, ws, goal)
-    audit.record(db, user.email, "goal.measure", f"goal:{goal.id}", {"status": row.status}, client_ip(request))
+        row = measure_now(db, ws, goal, actor=user.email, ip=client_ip(request))
     db.commit()
     flash(request, N_("Measured again: %(status)s."), status=STATUS_LABELS[row.status])
     return RedirectResponse(f"/goals/{goal_id}", status_code=303)
