@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 $(BIN)/.installed-test: $(BIN)/.installed
-	$(BIN)/pip install -q -e '.[test,spark]'
+	$(BIN)/pip install -q -e '.[test,spark,predict]'
 	touch $@
 
 # The demo workspace is built once; later runs reuse it (`make clean-demo` starts over).
@@ -44,7 +44,7 @@ test: $(BIN)/.installed-test
 
 # The peer packages the benchmarks compare against (ChannelAttribution builds from source once).
 $(BIN)/.installed-bench: $(BIN)/.installed-test
-	$(BIN)/pip install -q -e '.[test,spark,bench]'
+	$(BIN)/pip install -q -e '.[test,spark,predict,bench]'
 	touch $@
 
 bench: $(BIN)/.installed-bench

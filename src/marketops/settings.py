@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -29,6 +37,8 @@ from marketops.attribution.config import AttributionConfig
 from marketops.errors import ConfigError, did_you_mean, known_name
 from marketops.leads.config import LeadsConfig
 from marketops.metrics.definitions import DEFAULT_SEGMENTS
+from marketops.plan.alert_config import AlertsConfig
+from marketops.plan.sla_config import SlaConfig, metric_catalog
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
 from marketops.quality.survivorship import SurvivorshipConfig
@@ -160,6 +170,24 @@ class WorkspaceConfig(BaseModel):
         default_factory=lambda: dict(DEFAULT_SEGMENTS),
         description="Account size segments for the `segment` dimension: name -> fewest employees, e.g. "
                     "{SMB: 0, Mid-market: 100, Enterprise: 1000}.")
+    slas: SlaConfig = Field(
+        default_factory=SlaConfig,
+        description="Internal SLAs between teams: volume rules on metrics and response rules in business hours, "
+                    "with the working calendar (see docs/slas-and-alerts.md).")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Alerts and the daily email digest: SMTP server, who receives which alerts (see "
+                    "docs/slas-and-alerts.md).")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_workspace_metrics(cls, data: Any, handler: ModelWrapValidatorHandler[WorkspaceConfig]) -> WorkspaceConfig:
+        # SLA rules may name the workspace's own metrics: validate them against built-ins + `metrics:`.
+        token = metric_catalog.set(_catalog_of(data.get("metrics") if isinstance(data, dict) else None))
+        try:
+            return handler(data)
+        finally:
+            metric_catalog.reset(token)
 
     @field_validator("timezone")
     @classmethod
@@ -208,6 +236,21 @@ class WorkspaceConfig(BaseModel):
         if len(v) != 3 or not v.isalpha():
             raise ValueError(f"'{v}' is not an ISO 4217 currency code (three letters, e.g. EUR)")
         return v.upper()
+
+
+def _catalog_of(metrics: Any) -> Any:
+    """Built-in metrics plus the valid definitions of ``metrics:`` (a bad one is reported by the metrics
+    layer itself; here it is left out)."""
+    from marketops.metrics.definitions import Catalog, Metric, builtin_metrics
+
+    extra = []
+    for item in metrics if isinstance(metrics, list) else []:
+        try:
+            extra.append(Metric.model_validate(item))
+        except (ValidationError, ValueError, TypeError):
+            continue
+    by_name = {m.name: m for m in (*builtin_metrics(), *extra)}
+    return Catalog(by_name.values())
 
 
 class EnvSettings(BaseSettings):
@@ -362,6 +405,44 @@ sources: []
 #       metric: validity
 #       min: 0.95
 #       action: warn
+
+# Internal SLAs between teams (docs/slas-and-alerts.md), for example:
+# slas:
+#   calendar:
+#     days: [mon, tue, wed, thu, fri]
+#     start: "09:00"
+#     end: "17:00"
+#   rules:
+#     - name: mql-volume
+#       from_team: marketing
+#       to_team: sales
+#       metric: mqls
+#       at_least: 400
+#       per: month
+#     - name: mql-follow-up
+#       from_team: sales
+#       to_team: marketing
+#       response:
+#         from_stage: mql
+#         until: sales_activity
+#         within_hours: 24
+#         share: 0.9
+
+# Alerts and the daily email digest. The SMTP password comes from the environment variable
+# that password_env names, never from this file:
+# alerts:
+#   base_url: https://marketops.acme.test
+#   smtp:
+#     host: smtp.acme.test
+#     port: 587
+#     from_address: marketops@acme.test
+#     username: marketops
+#     password_env: MARKETOPS_SMTP_PASSWORD
+#   recipients:
+#     - email: cmo@acme.test
+#     - email: ana@acme.test
+#       kinds: [task, goal]
+#       only_own: true
 """
 
 

@@ -16,6 +16,7 @@ Example:
     'editor'
 """
 
+from marketops.state.alerts import AlertDigest
 from marketops.state.audit import record
 from marketops.state.db import dispose, init_db, make_engine, session_factory, session_scope
 from marketops.state.models import ROLES, SCOPES, ApiToken, AuditEvent, MergeDecision, User
@@ -33,7 +34,7 @@ from marketops.state.users import (
 )
 
 __all__ = [
-    "ROLES", "SCOPES", "ApiToken", "AuditEvent", "BudgetLine", "Goal", "GoalProgress", "Initiative",
+    "ROLES", "SCOPES", "AlertDigest", "ApiToken", "AuditEvent", "BudgetLine", "Goal", "GoalProgress", "Initiative",
     "MergeDecision", "Task", "TaskComment", "User",
     "authenticate", "create_token", "create_user", "dispose", "ensure_admin", "get_user", "init_db",
     "list_tokens", "list_users", "make_engine", "record", "remove_user", "revoke_token",

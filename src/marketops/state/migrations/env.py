@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from marketops.state import planning  # noqa: F401  (its tables join Base.metadata)
+from marketops.state import alerts  # noqa: F401  (its tables join Base.metadata)
 from marketops.state.models import Base
 
 
