@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from marketops.cli.main import app as cli_app
 from marketops.errors import ConfigError, NotFound
-from marketops.plan.sla_calendar import Calendar
 from marketops.plan.sla_config import WorkingCalendar
 from marketops.plan.slas import judge_period, sla_report_named, sla_reports
 from marketops.settings import load_config
@@ -216,7 +215,7 @@ def test_a_rule_may_use_a_workspace_metric(tmp_path):
 
 # -- business hours -------------------------------------------------------------------------------------
 
-CAL = Calendar.of(WorkingCalendar(holidays=[dt.date(2026, 3, 10)]), "Europe/Rome")
+CAL = WorkingCalendar(holidays=[dt.date(2026, 3, 10)]).business("Europe/Rome")
 
 
 def test_business_hours_skip_nights_weekends_and_holidays():

@@ -34,6 +34,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from marketops.errors import did_you_mean, known_name
+from marketops.leads.calendar import BusinessCalendar
+from marketops.leads.sla_config import WEEKDAYS, TeamCalendar
 from marketops.lifecycle import STAGE_ALIASES, stage_key
 
 #: Periods a rule is judged over.
@@ -43,7 +45,6 @@ PERIODS = ("week", "month", "quarter")
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 #: ``until`` value meaning "the first outbound sales activity (call, email, meeting...)".
 SALES_ACTIVITY = "sales_activity"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 #: The workspace's metric catalog while marketops.yaml is validated (set by the settings loader so
@@ -122,6 +123,18 @@ class WorkingCalendar(BaseModel):
         else:
             days = ", ".join(d.title() for d in self.days)
         return f"{days} {self.start}-{self.end}"
+
+    def business(self, timezone: str) -> BusinessCalendar:
+        """The calendar ready to measure business hours in ``timezone`` (the speed-to-lead SLA's own
+        calendar, so both SLAs count hours, daylight-saving changes and days off the same way).
+
+        >>> cal = WorkingCalendar(start="09:00", end="17:00").business("UTC")
+        >>> cal.hours_between(dt.datetime(2026, 3, 6, 16), dt.datetime(2026, 3, 9, 10))  # Fri 1h + Mon 1h
+        2.0
+        """
+        hours = {d: f"{self.start}-{self.end}" for d in self.days}
+        return BusinessCalendar(TeamCalendar(name="slas", timezone=timezone, hours=hours, closed=self.holidays),
+                                timezone)
 
 
 class ResponseRule(BaseModel):

@@ -7,7 +7,7 @@
   ``task`` (an internal note or a to-do is not a follow-up); with ``until: <stage>``, the person's
   first entry into that stage at or after the start.
 * **Time taken**: business hours between start and stop on the ``slas.calendar`` (working days and
-  hours in the workspace time zone, holidays excluded); see :mod:`marketops.plan.sla_calendar`.
+  hours in the workspace time zone, holidays excluded); see :mod:`marketops.leads.calendar`.
 * **Judgement** of each start: *in time* when stopped within ``within_hours``; *late* when stopped
   later, or not stopped and more than ``within_hours`` have passed by the end of the data; *pending*
   (not counted yet) when not stopped and the time allowed has not run out.
@@ -16,9 +16,8 @@
 
 Example:
     >>> import datetime as dt
-    >>> from marketops.plan.sla_calendar import Calendar
     >>> from marketops.plan.sla_config import WorkingCalendar
-    >>> cal = Calendar.of(WorkingCalendar(), "UTC")
+    >>> cal = WorkingCalendar().business("UTC")
     >>> starts = [("p1", dt.datetime(2026, 3, 2, 10)), ("p2", dt.datetime(2026, 3, 2, 10))]
     >>> stops = {"p1": [dt.datetime(2026, 3, 2, 15)]}
     >>> [(c.person_id, c.outcome, c.hours) for c in judge(starts, stops, cal, 24, dt.datetime(2026, 3, 9, 12))]
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 
 from marketops.lifecycle import stage_key_column, stage_spellings
 from marketops.plan.goal_series import NoData
-from marketops.plan.sla_calendar import Calendar
+from marketops.leads.calendar import BusinessCalendar as Calendar
 from marketops.plan.sla_config import SALES_ACTIVITY, ResponseRule
 from marketops.workspace import Workspace
 

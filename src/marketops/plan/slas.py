@@ -33,7 +33,6 @@ from marketops.errors import MarketopsError
 from marketops.metrics import Catalog
 from marketops.metrics.query import period_start, shift_period
 from marketops.plan.goal_series import NoData, additive, catalog_of, metric_series, scope_label
-from marketops.plan.sla_calendar import Calendar
 from marketops.plan.sla_config import SALES_ACTIVITY, SlaRule
 from marketops.plan.sla_response import measure
 from marketops.workspace import Workspace
@@ -254,7 +253,7 @@ def response_report(ws: Workspace, rule: SlaRule, *, periods: int = DEFAULT_PERI
                     catalog: Catalog | None = None) -> SlaReport:
     """Compliance of a response rule (see :mod:`marketops.plan.sla_response` for what is measured)."""
     cfg = ws.config
-    calendar = Calendar.of(cfg.slas.calendar, cfg.timezone)
+    calendar = cfg.slas.calendar.business(cfg.timezone)
     report = SlaReport(rule, in_words(rule, catalog, cfg.slas.calendar.words(), cfg.timezone))
     until = None
     if today is not None:
