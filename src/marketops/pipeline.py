@@ -39,6 +39,7 @@ import ibis
 
 from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
+from marketops.leads.scoring import step_score
 from marketops.quality import normalise_cache
 from marketops.quality.clean import CleanOptions, clean_table, cleanable
 from marketops.pipeline_resolve import (
@@ -222,7 +223,7 @@ Step = Callable[[RunContext, StepRecord], None]
 STEPS: list[tuple[str, Step]] = [
     ("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical), ("normalise", step_normalise),
     ("resolve", step_resolve), ("accounts", step_accounts), ("golden", step_golden), ("stitch", step_stitch),
-    ("quality", step_quality),
+    ("quality", step_quality), ("score", step_score),
 ]
 
 
