@@ -16,5 +16,9 @@ LIFECYCLE_STAGES = Entity(
         Column("stage", S, "Stage entered (subscriber, lead, mql, sql, opportunity, customer...).", ("stage", "lifecycle stage", "new stage", "to stage", "fase", "etapa", "стадия"), required=True),
         Column("entered_at", Kind.TIMESTAMP, "When the person entered the stage.", ("entered at", "date entered", "changed at", "timestamp", "date", "data", "fecha", "дата"), required=True),
         Column("exited_at", Kind.TIMESTAMP, "When the person left the stage, if known.", ("exited at", "date exited")),
+        Column("reason", S, "Why the person entered the stage, when the CRM says (a lead recycled to nurturing or "
+               "rejected by sales: no budget, bad timing, wrong contact...).",
+               ("reason", "stage reason", "lead status reason", "unqualified reason", "disqualification reason",
+                "disqualified reason", "rejection reason", "recycle reason", "motivo", "razon", "причина")),
     ),
 )
