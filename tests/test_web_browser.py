@@ -86,10 +86,10 @@ def _review_band(ws: Workspace) -> list[str]:
 
 def _expectations(ws: Workspace) -> dict:
     """What the pages must show, from the capability functions on the same warehouse."""
-    from marketops.app.analytics import DEFAULT_STAGES, kpis
+    from marketops.app.analytics import kpis
     from marketops.attribution import MODELS
     from marketops.attribution.report import channel_report
-    from marketops.funnel import funnel
+    from marketops.funnel import DEFAULT_STAGES, funnel
     from marketops.metrics import query_metrics
 
     config = ws.config.attribution

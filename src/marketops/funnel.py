@@ -55,10 +55,13 @@ import polars as pl
 import pyarrow as pa
 
 from marketops.errors import ValidationFailed
-from marketops.lifecycle import STAGE_ALIASES, canonical_stages, stage_key
+from marketops.leads.lifecycle_config import DEFAULT_STAGES as LIFECYCLE_DEFAULT_STAGES
+from marketops.leads.lifecycle_config import LifecycleConfig
+from marketops.lifecycle import STAGE_ALIASES, canonical_stages, spelling_map, stage_key
 from marketops.metrics.people import first_touches
 
-DEFAULT_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
+#: The default funnel stages: those of the ``leads.lifecycle`` section's defaults (one place).
+DEFAULT_STAGES = tuple(n for n, _ in LIFECYCLE_DEFAULT_STAGES)
 
 #: A cohort (or group) needs this many people at a stage before its conversion is compared with another's.
 MIN_COHORT = 20
@@ -69,6 +72,18 @@ MIN_LOSS = 0.1
 #: How sure a worsening must be not to be chance, across all the comparisons made at once (Bonferroni:
 #: among 50 campaigns one lags at 95 % by luck alone).
 CONFIDENCE = 0.95
+
+
+def stage_options(lifecycle: LifecycleConfig) -> dict:
+    """The ``stages`` and ``aliases`` arguments of :func:`funnel` for a workspace: its configured
+    lifecycle stages (``leads.lifecycle.stages``) and their spellings.
+
+    >>> opts = stage_options(LifecycleConfig(stages=["lead", "mql", "sql", {"name": "won", "spellings": ["Closed Won"]}]))
+    >>> opts["stages"], opts["aliases"]["closed won"]
+    (('lead', 'mql', 'sql', 'won'), 'won')
+    """
+    names = lifecycle.stage_names()
+    return {"stages": tuple(names), "aliases": {k: v for k, v in spelling_map(lifecycle).items() if v in names}}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import ibis
 import polars as pl
+
+if TYPE_CHECKING:
+    from marketops.leads.lifecycle_config import LifecycleConfig
 
 #: Spellings of lifecycle stages in CRM exports -> the funnel's stage names.
 STAGE_ALIASES = {
@@ -65,3 +69,43 @@ def stage_spellings(stages: Iterable[str]) -> list[str]:
     CRM's stage column: "mql" also finds "Marketing Qualified Lead"."""
     canonical = {STAGE_ALIASES.get(stage_key(s), stage_key(s)) for s in stages}
     return sorted({k for k, v in STAGE_ALIASES.items() if v in canonical} | canonical)
+
+
+def spelling_map(cfg: LifecycleConfig) -> dict[str, str]:
+    """Comparable spellings (:func:`stage_key`) -> the configured stage or outcome they name: each name,
+    its configured spellings, and the built-in :data:`STAGE_ALIASES` of the stages configured.
+
+    >>> from marketops.leads.lifecycle_config import LifecycleConfig
+    >>> m = spelling_map(LifecycleConfig())
+    >>> m["marketing qualified lead"], m["nurture"], m["closed - won"]
+    ('mql', 'recycled', 'customer')
+    """
+    out: dict[str, str] = {}
+    names = {s.name for s in (*cfg.stages, *cfg.outcomes)}
+    for alias, stage in STAGE_ALIASES.items():
+        if stage in names:
+            out[stage_key(alias)] = stage
+    for s in (*cfg.stages, *cfg.outcomes):
+        out[stage_key(s.name)] = s.name
+        out[stage_key(s.name.replace("_", " "))] = s.name
+        for spelling in s.spellings:
+            out[stage_key(spelling)] = s.name
+    return out
+
+
+def stage_of_column(column: ibis.Value, spellings: dict[str, str]) -> ibis.StringValue:
+    """The configured stage of each CRM stage name in ``column`` (null when unknown), as an Ibis
+    expression: one CASE over the spellings, so it runs on any engine.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"stage": ["Marketing_Qualified Lead", "Nurture", "webinar"]})
+    >>> t.select(s=stage_of_column(t.stage, {"marketing qualified lead": "mql", "nurture": "recycled"})
+    ...          ).to_pyarrow().column("s").to_pylist()
+    ['mql', 'recycled', None]
+    """
+    key = stage_key_column(column)
+    by_stage: dict[str, list[str]] = {}
+    for spelling, stage in spellings.items():
+        by_stage.setdefault(stage, []).append(spelling)
+    cases = [(key.isin(sorted(v)), stage) for stage, v in by_stage.items()]
+    return ibis.cases(*cases, else_=ibis.null("string")).cast("string") if cases else ibis.null("string")

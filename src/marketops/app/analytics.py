@@ -32,7 +32,7 @@ from marketops.app.render import N_
 from marketops.attribution import MODELS, attribute, compare
 from marketops.attribution.config import DIMENSIONS as ATTRIBUTION_BY
 from marketops.errors import MarketopsError, NotFound, unknown_name
-from marketops.funnel import DEFAULT_STAGES, FunnelReport, FunnelStep, first_touch_groups, funnel
+from marketops.funnel import FunnelReport, FunnelStep, first_touch_groups, funnel, stage_options
 from marketops.metrics import GRAINS, Catalog, load_catalog, query_metrics
 from marketops.metrics.query import COMPARE, check_dimensions, engine_rates, period_start, shift_period
 from marketops.workspace import Workspace
@@ -311,7 +311,7 @@ def funnel_data(ws: Workspace, *, by: str | None = None, window_days: int = 30) 
         else:
             out["notes"].append(NO_TOUCHPOINTS["message"])
     report = funnel(ws.table("lifecycle_stages").to_pyarrow(), groups=groups, window_days=window_days,
-                    group_label=by or "group", stages=DEFAULT_STAGES)
+                    group_label=by or "group", **stage_options(ws.config.leads.lifecycle))
     out["report"] = report
     if not any(s.reached for s in report.steps):
         out["empty"] = {"message": N_("No one has reached a funnel stage yet."),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from marketops.cli.output import JsonOpt, WorkspaceOpt, console, fail, print_json, print_table
-from marketops.funnel import DEFAULT_STAGES, Bottleneck, FunnelReport, FunnelStep, first_touch_groups, funnel
+from marketops.funnel import Bottleneck, FunnelReport, FunnelStep, first_touch_groups, funnel, stage_options
 from marketops.workspace import Workspace
 
 BY = {"channel": "channel_group", "source": "source", "campaign": "campaign"}
@@ -60,7 +60,8 @@ def funnel_command(
             groups = first_touch_groups(ws.table("touchpoints"), BY[by]).to_pyarrow()
         report = funnel(ws.table("lifecycle_stages").to_pyarrow(), groups=groups, window_days=window,
                         group_label=by or "group",
-                        stages=tuple(s.strip() for s in stages.split(",")) if stages else DEFAULT_STAGES)
+                        **({"stages": tuple(s.strip() for s in stages.split(","))} if stages else
+                           stage_options(ws.config.leads.lifecycle)))
     if json_:
         print_json(report.to_json())
         return

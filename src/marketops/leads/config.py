@@ -7,7 +7,9 @@ Example:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 
 from marketops.leads.lifecycle_config import LifecycleConfig
 from marketops.leads.routing_config import RoutingConfig
@@ -19,6 +21,18 @@ class LeadsConfig(BaseModel):
     """Lifecycle and qualification definitions, scoring, routing and the speed-to-lead SLA."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _definitions_see_score_groups(cls, data: Any, handler: ModelWrapValidatorHandler[LeadsConfig]) -> LeadsConfig:
+        # the MQL/SQL definitions name score groups of this same section: check them against it
+        from marketops.leads.lifecycle_config import groups_of_scoring, known_groups
+
+        token = known_groups.set(groups_of_scoring(data.get("scoring") if isinstance(data, dict) else None))
+        try:
+            return handler(data)
+        finally:
+            known_groups.reset(token)
 
     lifecycle: LifecycleConfig = Field(
         default_factory=LifecycleConfig,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from marketops.app import analytics as an
 from marketops.app.charts import sparkline
@@ -37,7 +38,19 @@ def _overview(request: Request, grain: str) -> dict[str, Any]:
         if last is None:
             raise
         data = {**last, "busy": True}
-    return {**data, "kpis": kpis}
+    return {**data, "kpis": kpis, "lead_quality": _lead_quality(request)}
+
+
+def _lead_quality(request: Request) -> dict[str, Any] | None:
+    """Lead quality by channel (once per run, from the published lead_stages); None hides the card."""
+    from marketops.app.routes.leads_handoff import lead_quality_card
+    from marketops.errors import MarketopsError
+
+    try:
+        card = lead_quality_card(request)
+    except (MarketopsError, HTTPException):  # no card rather than no overview
+        return None
+    return card if card["items"] else None
 
 
 @router.get("/")
