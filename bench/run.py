@@ -14,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 SIZES = {
     "small": {"ingest": [20_000, 100_000], "identity": [10_000, 100_000], "attribution": [100_000],
-              "metrics": [1_000_000], "web": [20_000]},
+              "metrics": [1_000_000], "web": [20_000], "leads": [100_000]},
     "large": {"ingest": [100_000, 1_000_000], "identity": [10_000, 100_000, 1_000_000],
-              "attribution": [100_000, 1_000_000], "metrics": [1_000_000, 10_000_000], "web": [1_000_000]},
+              "attribution": [100_000, 1_000_000], "metrics": [1_000_000, 10_000_000], "web": [1_000_000],
+              "leads": [100_000, 1_000_000]},
 }
 COLUMNS = ["bench", "size", "rows", "seconds", "rows_per_s", "peak_mb", "peer", "peer_seconds", "ratio", "note"]
 
@@ -40,6 +41,7 @@ def main() -> None:
     import attribution
     import identity
     import ingest
+    import leads
     import metrics
     import web
 
@@ -48,6 +50,7 @@ def main() -> None:
     rows += attribution.run(SIZES[args.size]["attribution"])
     rows += metrics.run(SIZES[args.size]["metrics"])
     rows += web.run(SIZES[args.size]["web"])
+    rows += leads.run(SIZES[args.size]["leads"])
     print_results(rows)
 
 

@@ -53,7 +53,8 @@ from marketops.state.users import InvalidUser
 
 POSTGRES_ENV = "MARKETOPS_TEST_POSTGRES_URL"
 APP_TABLES = {"users", "api_tokens", "audit_events", "merge_decisions", "goals", "goal_progress", "initiatives",
-              "initiative_goals", "tasks", "task_dependencies", "task_comments", "budget_lines", "alert_digests"}
+              "initiative_goals", "tasks", "task_dependencies", "task_comments", "budget_lines", "alert_digests",
+              "routing_decisions", "routing_rotation"}
 
 
 # -- one fresh database per backend -----------------------------------------------------------------

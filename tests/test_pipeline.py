@@ -18,7 +18,7 @@ def test_run_records_each_step_with_rows_and_duration(ws):
     run = run_pipeline(ws)
     assert run.status == "succeeded"
     assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise", "resolve", "accounts",
-                                           "golden", "stitch", "quality", "score"]
+                                           "golden", "stitch", "quality", "score", "lead_stages"]
     ingest, stage, canonical, normalise, resolve, *_ = run.steps
     assert (ingest.rows_in, ingest.rows_out) == (2, 2)
     assert (stage.rows_in, stage.rows_out, canonical.rows_out) == (2, 2, 2)

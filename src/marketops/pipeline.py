@@ -39,6 +39,7 @@ import ibis
 
 from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
+from marketops.leads.handoff import step_lead_stages
 from marketops.leads.scoring import step_score
 from marketops.quality import normalise_cache
 from marketops.quality.clean import CleanOptions, clean_table, cleanable
@@ -223,7 +224,7 @@ Step = Callable[[RunContext, StepRecord], None]
 STEPS: list[tuple[str, Step]] = [
     ("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical), ("normalise", step_normalise),
     ("resolve", step_resolve), ("accounts", step_accounts), ("golden", step_golden), ("stitch", step_stitch),
-    ("quality", step_quality), ("score", step_score),
+    ("quality", step_quality), ("score", step_score), ("lead_stages", step_lead_stages),
 ]
 
 
@@ -288,6 +289,10 @@ def run_pipeline(ws: Workspace, *, steps: list[str] | None = None, observer: Obs
     from marketops.plan.progress import measure_after_run
 
     measure_after_run(ws, run.run_id)
+    # new MQLs get an owner (leads.routing.auto); like goals, routing never fails the run
+    from marketops.leads.routing_run import route_after_run
+
+    route_after_run(ws, run.run_id)
     return run
 
 

@@ -1,5 +1,5 @@
-"""App state: users, roles, API tokens, the audit log, merge decisions and the plan (goals,
-initiatives, tasks, budgets), kept in a SQL database.
+"""App state: users, roles, API tokens, the audit log, merge decisions, the plan (goals,
+initiatives, tasks, budgets) and the routing decisions of MQLs, kept in a SQL database.
 
 SQLite in the workspace (``.marketops/app.sqlite``) by default, PostgreSQL in production
 (``MARKETOPS_DATABASE_URL``). The schema is managed by Alembic migrations shipped inside this
@@ -21,6 +21,7 @@ from marketops.state.audit import record
 from marketops.state.db import dispose, init_db, make_engine, session_factory, session_scope
 from marketops.state.models import ROLES, SCOPES, ApiToken, AuditEvent, MergeDecision, User
 from marketops.state.planning import BudgetLine, Goal, GoalProgress, Initiative, Task, TaskComment
+from marketops.state.routing import RoutingDecision, RoutingRotation
 from marketops.state.tokens import create_token, list_tokens, revoke_token, verify_token
 from marketops.state.users import (
     authenticate,
@@ -35,7 +36,7 @@ from marketops.state.users import (
 
 __all__ = [
     "ROLES", "SCOPES", "AlertDigest", "ApiToken", "AuditEvent", "BudgetLine", "Goal", "GoalProgress", "Initiative",
-    "MergeDecision", "Task", "TaskComment", "User",
+    "MergeDecision", "RoutingDecision", "RoutingRotation", "Task", "TaskComment", "User",
     "authenticate", "create_token", "create_user", "dispose", "ensure_admin", "get_user", "init_db",
     "list_tokens", "list_users", "make_engine", "record", "remove_user", "revoke_token",
     "session_factory", "session_scope", "set_password", "set_role", "verify_token",
