@@ -22,6 +22,7 @@ VENDOR_FILES = {
     "salesforce_opportunities.csv": "salesforce_opportunities", "google_ads_ad_groups.csv": "google_ads_ad_groups",
     "meta_ads.csv": "meta_ads", "linkedin_ads.csv": "linkedin_ads", "microsoft_ads.xlsx": "microsoft_ads_campaigns",
     "mailchimp_campaigns.csv": "mailchimp_campaigns", "ga4_traffic_acquisition.csv": "ga4_traffic_acquisition",
+    "hubspot_activities.csv": "hubspot_activities", "salesforce_activities.csv": "salesforce_activities",
 }
 
 

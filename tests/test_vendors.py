@@ -18,6 +18,8 @@ EXPECTED = {
     "hubspot_contacts.csv": "hubspot_contacts",
     "hubspot_deals.csv": "hubspot_deals",
     "hubspot_companies.csv": "hubspot_companies",
+    "hubspot_activities.csv": "hubspot_activities",
+    "salesforce_activities.csv": "salesforce_activities",
     "salesforce_leads.csv": "salesforce_leads",
     "salesforce_contacts.csv": "salesforce_contacts",
     "salesforce_opportunities.csv": "salesforce_opportunities",

@@ -34,6 +34,20 @@ def generate_sample(out: Path, contacts: int, months: int, seed: int):
         return generate(out, contacts=contacts, months=months, seed=seed, progress=progress)
 
 
+def add_sample_leads_config(config_file: Path) -> bool:
+    """Append the sample company's ``leads:`` section (reps as routing owners, team calendars) to a
+    workspace's marketops.yaml, unless the file already has a ``leads:`` section of its own."""
+    import re
+
+    from marketops.sample.sales import leads_yaml
+
+    text = config_file.read_text(encoding="utf-8")
+    if re.search(r"^leads\s*:", text, re.MULTILINE):
+        return False  # the user's own rules win: never a second leads: key
+    config_file.write_text(text.rstrip("\n") + "\n" + leads_yaml(), encoding="utf-8")
+    return True
+
+
 @app.command("init")
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create (or complete).")],
@@ -58,6 +72,9 @@ def init(
         summary = generate_sample(ws.root, contacts, months, seed)
         console.print(f"Sample company: {summary.contacts:,} contacts over {summary.months} months "
                       f"-> {len(summary.files)} files in {ws.inbox}")
+        if add_sample_leads_config(ws.root / "marketops.yaml"):
+            console.print("Sales side: the sample's reps, teams and speed-to-lead calendars are in the "
+                          "leads: section of marketops.yaml")
     console.print("Next: [bold]marketops run -w " + str(directory) + "[/]")
     ws.close()
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import ibis
 
 #: Canonical tables that get a person_id.
-STITCHED_TABLES = ("touchpoints", "conversions", "opportunities", "lifecycle_stages")
+STITCHED_TABLES = ("touchpoints", "conversions", "opportunities", "lifecycle_stages", "sales_activities")
 #: How an event found its person, in the order the routes are tried.
 ROUTES = ("record_id", "email", "user_id", "anonymous_id")
 AMBIGUOUS = "ambiguous_visitor"

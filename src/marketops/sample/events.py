@@ -209,12 +209,15 @@ def conversions(people: People, j: Journeys, sf_lead: dict[int, str]) -> pl.Data
 
 
 def lifecycle_rows(people: People, stages: pl.DataFrame) -> pl.DataFrame:
-    """HubSpot lifecycle history: contact id, email, stage label, time entered."""
+    """HubSpot lifecycle history: contact id, email, stage label, time entered, and why (recycled or
+    rejected MQLs: the reason sales gave)."""
     i = stages["i"].to_numpy()
-    labels = np.array(world.HUBSPOT_STAGES)[stages["stage"].to_numpy()]
+    labels = np.array(world.HISTORY_STAGES)[stages["stage"].to_numpy()]
+    reason = stages["reason"] if "reason" in stages.columns else pl.Series([None] * stages.height, dtype=pl.String)
     return pl.DataFrame({
         "Contact ID": hubspot_contact_id(people.pid[i]).astype(str),
         "Email": [people.work_email[k] for k in i.tolist()],
         "Lifecycle Stage": labels,
         "Entered At": _dates(stages["at"].to_numpy(), "%Y-%m-%d %H:%M:%S"),
+        "Reason": reason,
     })

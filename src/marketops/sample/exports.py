@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
@@ -21,10 +23,14 @@ from marketops.sample import dirt, world
 from marketops.sample.journeys import Journeys
 from marketops.sample.people import People, company_domains, company_names, hubspot_company_id
 
+if TYPE_CHECKING:
+    from marketops.sample.sales import SalesSide
+
 _B62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _TOKEN = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", dtype=np.uint8)
 _FIRST = np.array(world.FIRST_NAMES, dtype=object)
 _LAST = np.array(world.LAST_NAMES, dtype=object)
+_REP_NAMES = np.array([r.name for r in world.SALES_REPS], dtype=object)
 
 
 def hubspot_contact_id(pid: np.ndarray) -> np.ndarray:
@@ -86,9 +92,15 @@ def lifecycle(people: People, j: Journeys, end: int) -> pl.DataFrame:
 
 
 def hubspot_contacts(rng: np.random.Generator, people: People, j: Journeys, stages: pl.DataFrame,
-                     header: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
+                     header: list[str], side: SalesSide) -> tuple[pl.DataFrame, np.ndarray]:
     """The HubSpot contacts rows (with ~1% duplicated rows) and the local indices they came from."""
     sel = np.flatnonzero(people.in_hubspot)
+    outcome = side.person_outcome(len(people))[sel]
+    touched = side.person_touched(len(people))[sel]
+    is_lead = np.zeros(len(people), dtype=bool)
+    is_lead[side.lead] = True
+    # marketing keeps the people sales has not seen yet unassigned now and then
+    owner = np.where(~is_lead[sel] & (people.pid[sel] % 4 == 3), "", _REP_NAMES[side.owner[sel]])
     current = stages.group_by("i", maintain_order=True).agg(pl.col("stage").last())
     stage_of = np.zeros(len(people), dtype=np.int64)
     stage_of[current["i"].to_numpy()] = current["stage"].to_numpy()
@@ -108,10 +120,11 @@ def hubspot_contacts(rng: np.random.Generator, people: People, j: Journeys, stag
         "Website URL": company_domains(people.company[sel]),
         "Country/Region": [world.COUNTRIES[c][1] for c in people.country[sel].tolist()],
         "City": [people.city[i] for i in sel.tolist()],
-        "Lifecycle Stage": np.array(world.HUBSPOT_STAGES)[stage_of[sel]],
-        "Lead Status": np.where(j.has_deal[sel], "Open Deal", np.where(j.converted[sel], "In Progress", "New")),
+        "Lifecycle Stage": np.array(world.CURRENT_STAGES)[stage_of[sel]],
+        "Lead Status": np.select([j.has_deal[sel], outcome == 3, outcome == 2, touched | j.converted[sel]],
+                                 ["Open Deal", "Unqualified", "Bad Timing", "In Progress"], "New"),
         "Original Source": np.array(world.HUBSPOT_SOURCE)[j.first_channel[sel]],
-        "Contact owner": np.array(world.HUBSPOT_OWNERS)[people.pid[sel] % len(world.HUBSPOT_OWNERS)],
+        "Contact owner": owner,
         "Associated Company ID": hubspot_company_id(people.company[sel]),
         "Create Date": dirt.bad_dates(rng, _dates(created, "%Y-%m-%d %H:%M"), 0.002, ("", "n/a", "0000-00-00 00:00")),
         "Last Modified Date": _dates(modified, "%Y-%m-%d %H:%M"),
@@ -130,7 +143,7 @@ def _with_duplicates(rng: np.random.Generator, frame: pl.DataFrame, sel: np.ndar
 
 
 def salesforce_leads(rng: np.random.Generator, people: People, j: Journeys, header: list[str],
-                     date_fmt: str) -> tuple[pl.DataFrame, np.ndarray, list[str]]:
+                     date_fmt: str, side: SalesSide) -> tuple[pl.DataFrame, np.ndarray, list[str]]:
     """Salesforce lead rows, including a second lead record for ~2% of people (a true duplicate)."""
     base = np.flatnonzero(people.in_salesforce)
     twin = base[rng.random(len(base)) < 0.02]
@@ -148,8 +161,10 @@ def salesforce_leads(rng: np.random.Generator, people: People, j: Journeys, head
     country = [world.COUNTRIES[c][0] if s < 0.5 else world.COUNTRIES[c][1]
                for c, s in zip(people.country[sel].tolist(), rng.random(len(sel)).tolist())]
     created = j.identified_at[sel] + variant * 86_400 * 3
-    status = np.where(j.has_deal[sel], "Closed - Converted",
-                      np.where(j.converted[sel], "Working - Contacted", "Open - Not Contacted"))
+    outcome = side.person_outcome(len(people))[sel]
+    touched = side.person_touched(len(people))[sel]
+    status = np.select([j.has_deal[sel], outcome >= 2, touched | j.converted[sel]],
+                       ["Closed - Converted", "Closed - Not Converted", "Working - Contacted"], "Open - Not Contacted")
     frame = pl.DataFrame({
         "Lead ID": ids,
         "First Name": dirt.mess_names(rng, _FIRST[people.first[sel]].tolist(), upper=0.12, lower=0.08,
@@ -164,7 +179,7 @@ def salesforce_leads(rng: np.random.Generator, people: People, j: Journeys, head
         "Country": country,
         "Lead Source": np.array(world.SALESFORCE_SOURCE)[j.first_channel[sel]],
         "Lead Status": status,
-        "Lead Owner": np.array(world.SALESFORCE_OWNERS)[people.pid[sel] % len(world.SALESFORCE_OWNERS)],
+        "Lead Owner": _REP_NAMES[side.owner[sel]],
         "Email Opt Out": np.where(rng.random(len(sel)) < 0.04, "1", "0"),
         "Create Date": dirt.bad_dates(rng, _dates(created, date_fmt), 0.003, ("31/02/2024", "n/a", "", "13/13/2024")),
         "Last Modified Date": _dates(np.maximum(created, j.deal_created[sel]), date_fmt),
@@ -181,7 +196,7 @@ def _amounts(values: np.ndarray, decimal_comma: bool) -> list[str]:
 
 
 def deals(people: People, j: Journeys, *, salesforce: bool, header: list[str], lead_ids: dict[int, str],
-          date_fmt: str) -> pl.DataFrame:
+          date_fmt: str, rep: np.ndarray) -> pl.DataFrame:
     """Deals of the chunk: Salesforce opportunities for people sales knows, HubSpot deals for the rest."""
     owner = people.in_salesforce if salesforce else ~people.in_salesforce
     sel = np.flatnonzero(j.has_deal & owner)
@@ -205,7 +220,7 @@ def deals(people: People, j: Journeys, *, salesforce: bool, header: list[str], l
             "Amount": _amounts(j.deal_amount[sel], decimal_comma=True),
             "Amount Currency": currency,
             "Stage": stage,
-            "Opportunity Owner": np.array(world.SALESFORCE_OWNERS)[people.pid[sel] % 3],
+            "Opportunity Owner": _REP_NAMES[rep[sel]],
             "Lead Source": np.array(world.SALESFORCE_SOURCE)[j.first_channel[sel]],
             "Created Date": _dates(j.deal_created[sel], date_fmt),
             "Close Date": _dates(j.deal_close[sel], date_fmt),
@@ -223,7 +238,7 @@ def deals(people: People, j: Journeys, *, salesforce: bool, header: list[str], l
         "Currency": currency,
         "Deal Stage": stage,
         "Pipeline": "Sales Pipeline",
-        "Deal owner": np.array(world.HUBSPOT_OWNERS)[people.pid[sel] % 3],
+        "Deal owner": _REP_NAMES[rep[sel]],
         "Create Date": _dates(j.deal_created[sel], "%Y-%m-%d %H:%M"),
         "Close Date": _dates(j.deal_close[sel], "%Y-%m-%d %H:%M"),
         "Is Closed Won": np.where(won, "true", "false"),

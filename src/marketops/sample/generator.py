@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from marketops.ingest.vendors import by_name
-from marketops.sample import aggregates, events, exports, truth
+from marketops.sample import aggregates, events, exports, sales, truth
 from marketops.sample.journeys import DAY, T0, mailchimp_sends, simulate
 from marketops.sample.people import (
     company_attributes,
@@ -36,6 +36,11 @@ from marketops.sample.sinks import JsonLinesSink, TextSink
 from marketops.sample.world import COUNTRIES, INDUSTRIES, period_days
 
 CHUNK = 20_000
+HS_ACTIVITIES_HEADER = ["Record ID", "Activity date", "Activity type", "Activity assigned to", "Call direction",
+                        "Call outcome", "Associated Contact", "Associated Contact IDs", "Associated Company IDs",
+                        "Last modified date"]
+SF_ACTIVITIES_HEADER = ["Activity ID", "Assigned", "Subject", "Date", "Type", "Call Type", "Call Result", "Lead ID",
+                        "Email", "Last Modified Date"]
 
 #: inbox file -> (format, encoding, delimiter): what each export looks like on disk
 INBOX_FILES = {
@@ -53,6 +58,8 @@ INBOX_FILES = {
     "web_events.jsonl": ("tracking-script events", "utf-8", "jsonl"),
     "conversions.csv": ("conversions", "utf-8", ","),
     "lifecycle_history.csv": ("HubSpot lifecycle stage history", "utf-8", ","),
+    "hubspot_activities.csv": ("HubSpot activities export", "utf-8", ","),
+    "salesforce_activities.csv": ("Salesforce activities report (Tasks and Events)", "utf-8-sig", ","),
     "exchange_rates.csv": ("daily exchange rates to EUR (the finance team's sheet)", "utf-8", ","),
 }
 
@@ -107,10 +114,15 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
         "conversions.csv": TextSink(inbox / "conversions.csv", ["Conversion ID", "Timestamp", "Conversion Type",
                                     "Contact ID", "Email", "Anonymous ID", "Value", "Currency"], line_end="\n"),
         "lifecycle_history.csv": TextSink(inbox / "lifecycle_history.csv",
-                                          ["Contact ID", "Email", "Lifecycle Stage", "Entered At"], line_end="\n"),
+                                          ["Contact ID", "Email", "Lifecycle Stage", "Entered At", "Reason"],
+                                          line_end="\n"),
+        "hubspot_activities.csv": TextSink(inbox / "hubspot_activities.csv", HS_ACTIVITIES_HEADER, line_end="\n"),
+        "salesforce_activities.csv": TextSink(inbox / "salesforce_activities.csv", SF_ACTIVITIES_HEADER,
+                                              encoding="utf-8-sig", quote_all=True),
     }
     web = JsonLinesSink(inbox / "web_events.jsonl")
     identity, people_truth = truth.open_truth(truth_dir)
+    sales_truth = TextSink(truth_dir / "sales.csv", sales.TRUTH_HEADER, line_end="\n")
     try:
         for c_i, start in enumerate(range(0, contacts, CHUNK)):
             n = min(CHUNK, contacts - start)
@@ -118,12 +130,15 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
             people = make_people(rng, start=start, n=n, n_companies=n_companies)
             j = simulate(rng, people, days=days, sends=sends)
             stages = exports.lifecycle(people, j, end)
+            # the sales side draws from its own stream: the marketing files do not change with it
+            side = sales.simulate_sales(np.random.default_rng([seed, 4, c_i]), people, j, stages, end)
+            stages = sales.with_outcomes(stages, side)
 
-            frame, sel = exports.hubspot_contacts(rng, people, j, stages, hs_contacts_header)
+            frame, sel = exports.hubspot_contacts(rng, people, j, stages, hs_contacts_header, side)
             sinks["hubspot_contacts.csv"].write(frame)
             identity.write(truth.hubspot_identity(people, sel, "hubspot_contacts.csv"))
 
-            frame, sel, lead_ids = exports.salesforce_leads(rng, people, j, sf_leads_header, "%-m/%-d/%Y")
+            frame, sel, lead_ids = exports.salesforce_leads(rng, people, j, sf_leads_header, "%-m/%-d/%Y", side)
             sinks["salesforce_leads.csv"].write(frame)
             identity.write(truth.identity_rows("salesforce", "salesforce_leads.csv", lead_ids, people.pid[sel]))
             first_lead = {}
@@ -131,9 +146,13 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
                 first_lead.setdefault(pid, lead)
 
             sinks["hubspot_deals.csv"].write(exports.deals(people, j, salesforce=False, header=hs_deals_header,
-                                                           lead_ids=first_lead, date_fmt=""))
+                                                           lead_ids=first_lead, date_fmt="", rep=side.owner))
             sinks["salesforce_opportunities.csv"].write(exports.deals(
-                people, j, salesforce=True, header=sf_opps_header, lead_ids=first_lead, date_fmt="%d/%m/%Y"))
+                people, j, salesforce=True, header=sf_opps_header, lead_ids=first_lead, date_fmt="%d/%m/%Y",
+                rep=side.owner))
+            sinks["hubspot_activities.csv"].write(sales.hubspot_activities(people, side))
+            sinks["salesforce_activities.csv"].write(sales.salesforce_activities(people, side, first_lead))
+            sales_truth.write(sales.truth_rows(people, side))
 
             frames, keys = events.web_events(rng, people, j, sends=sends)
             for frame in frames:
@@ -144,7 +163,7 @@ def generate(out_dir: Path, *, contacts: int = 20_000, months: int = 12, seed: i
             people_truth.write(truth.people_rows(people, j))
             report("people", start + n, contacts)
     finally:
-        for sink in (*sinks.values(), web, identity, people_truth):
+        for sink in (*sinks.values(), web, identity, people_truth, sales_truth):
             sink.close()
 
     files = {name: sink.rows for name, sink in sinks.items()}

@@ -172,9 +172,57 @@ COUNTRY_TLD = ("com", "co.uk", "it", "de", "fr", "es")
 LEGAL_SUFFIX = (" Inc.", " Ltd", " S.r.l.", " GmbH", " SAS", " S.L.")
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com")
 
-HUBSPOT_OWNERS = ("Giulia Bianchi", "Tom Baker", "Priya Patel", "")
-SALESFORCE_OWNERS = ("Marco Verdi", "Sarah Lee", "Jonas Berg")
+
+
+@dataclass(frozen=True)
+class SalesTeam:
+    """A sales team: its territory (the countries it covers), working calendar and SLA target."""
+
+    name: str
+    timezone: str
+    holiday_country: str
+    hours: str                    # working windows of every weekday, Monday to Friday
+    countries: tuple[str, ...]    # ISO codes of the countries it covers (routing uses them)
+    escalate_to: str              # the sales manager who hears of breaches
+    target_hours: float           # first touch within this many business hours of the MQL
+
+
+@dataclass(frozen=True)
+class SalesRep:
+    """A sales rep: owns the CRM records of people in their team's territory."""
+
+    name: str
+    email: str
+    team: str
+
+
+SALES_TEAMS: tuple[SalesTeam, ...] = (
+    SalesTeam("sales-emea", "Europe/Rome", "IT", "09:00-13:00, 14:00-18:00", ("IT", "DE", "FR", "ES"),
+              "elena.ricci@acme-analytics.com", 8.0),
+    SalesTeam("sales-uk", "Europe/London", "GB", "09:00-17:30", ("GB",), "elena.ricci@acme-analytics.com", 8.0),
+    SalesTeam("sales-na", "America/New_York", "US", "09:00-17:00", ("US",), "james.walker@acme-analytics.com", 8.0),
+)
+SALES_REPS: tuple[SalesRep, ...] = (
+    SalesRep("Giulia Bianchi", "giulia.bianchi@acme-analytics.com", "sales-emea"),
+    SalesRep("Marco Verdi", "marco.verdi@acme-analytics.com", "sales-emea"),
+    SalesRep("Jonas Berg", "jonas.berg@acme-analytics.com", "sales-emea"),
+    SalesRep("Oliver Hughes", "oliver.hughes@acme-analytics.com", "sales-uk"),
+    SalesRep("Charlotte Evans", "charlotte.evans@acme-analytics.com", "sales-uk"),
+    SalesRep("Tom Baker", "tom.baker@acme-analytics.com", "sales-na"),
+    SalesRep("Priya Patel", "priya.patel@acme-analytics.com", "sales-na"),
+    SalesRep("Sarah Lee", "sarah.lee@acme-analytics.com", "sales-na"),
+)
+#: Every CRM owner ("Contact owner", "Lead Owner", "Deal owner"...) is one of the reps.
+HUBSPOT_OWNERS = tuple(r.name for r in SALES_REPS)
+SALESFORCE_OWNERS = HUBSPOT_OWNERS
+#: Why sales sent an MQL back to nurturing (recycled) or turned it down (rejected).
+RECYCLE_REASONS = ("No budget", "Bad timing", "No response")
+REJECT_REASONS = ("Wrong contact", "Competitor", "Student / job seeker", "Existing customer")
 HUBSPOT_STAGES = ("Subscriber", "Lead", "Marketing Qualified Lead", "Sales Qualified Lead", "Opportunity", "Customer")
+#: Stage labels of the lifecycle history: HubSpot's, then an MQL sales recycled or rejected (with a reason).
+HISTORY_STAGES = (*HUBSPOT_STAGES, "Recycled", "Rejected")
+#: The contact's "Lifecycle Stage" after each history stage: a recycled lead is a lead again, a rejected one "Other".
+CURRENT_STAGES = (*HUBSPOT_STAGES, "Lead", "Other")
 #: HubSpot "Original Source" per channel (index-aligned with CHANNELS).
 HUBSPOT_SOURCE = ("Paid Search", "Paid Search", "Paid Social", "Paid Social", "Organic Search",
                   "Email Marketing", "Direct Traffic", "Referrals", "Social Media")

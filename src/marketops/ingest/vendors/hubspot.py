@@ -1,4 +1,4 @@
-"""HubSpot CRM exports: contacts, deals and companies (Contacts > Export, "All properties" off).
+"""HubSpot CRM exports: contacts, deals, companies and activities (Export, "All properties" off).
 
 Header labels are the property labels HubSpot writes in its exports. Sources consulted:
 - "HubSpot's default deal properties", https://knowledge.hubspot.com/crm-deals/hubspots-default-deal-properties
@@ -9,11 +9,16 @@ Header labels are the property labels HubSpot writes in its exports. Sources con
 - a contacts-export query in the code corpus selecting "First Name", "Last Name", "Associated Company ID",
   "Company Name", "Country/Region", "Contact owner", "Lifecycle Stage", "Lead Status", "Email",
   "Phone Number", "Website URL", "Original Source", "State/Region", "Create Date".
+- "HubSpot's default activity properties", https://knowledge.hubspot.com/crm-setup/hubspots-default-activity-properties
+  (Call direction: inbound or outbound; Call outcome: connected, left voicemail, no answer...).
+- the activities export (CRM > Activities > Export) of a HubSpot portal: "Activity date", "Activity type"
+  (Call, Email, Meeting, Note, Task...), "Activity assigned to" (the owner's name), "Call direction",
+  "Call outcome", "Associated Contact" ("Name (email)"), "Associated Contact IDs", "Associated Company IDs".
 HubSpot writes datetimes as "2024-03-12 14:03" in the portal's time zone and "Record ID" as the object id.
 
 Example:
-    >>> HUBSPOT_CONTACTS.headers["Record ID"], HUBSPOT_DEALS.entity
-    ('record_id', 'opportunities')
+    >>> HUBSPOT_CONTACTS.headers["Record ID"], HUBSPOT_DEALS.entity, HUBSPOT_ACTIVITIES.headers["Call direction"]
+    ('record_id', 'opportunities', 'direction')
 """
 
 from marketops.ingest.vendors import VendorFormat
@@ -96,4 +101,24 @@ HUBSPOT_COMPANIES = VendorFormat(
     signature=frozenset({"Record ID", "Company name", "Company Domain Name"}),
 )
 
-FORMATS = (HUBSPOT_CONTACTS, HUBSPOT_DEALS, HUBSPOT_COMPANIES)
+HUBSPOT_ACTIVITIES = VendorFormat(
+    system="hubspot",
+    name="hubspot_activities",
+    entity="sales_activities",
+    label="HubSpot activities export",
+    headers={
+        "Record ID": "record_id",
+        "Activity date": "occurred_at",
+        "Activity type": "type",
+        "Activity assigned to": "owner",
+        "Call direction": "direction",
+        "Call outcome": "outcome",
+        # "Associated Contact" ("Jane Doe (jane@acme.com)") is kept as a property: the ids link the person
+        "Associated Contact IDs": "person_record_id",
+        "Associated Company IDs": "account_record_id",
+        "Last modified date": "updated_at",
+    },
+    signature=frozenset({"Activity date", "Activity type", "Activity assigned to"}),
+)
+
+FORMATS = (HUBSPOT_CONTACTS, HUBSPOT_DEALS, HUBSPOT_COMPANIES, HUBSPOT_ACTIVITIES)

@@ -1,4 +1,4 @@
-"""Salesforce report exports (Reports > Export > Details Only): leads, contacts, opportunities.
+"""Salesforce report exports (Reports > Export > Details Only): leads, contacts, opportunities, activities.
 
 Report exports use the field labels, with a few report-specific ones ("Company / Account" on lead
 reports, "Amount Currency" in multi-currency orgs). Sources consulted:
@@ -7,12 +7,18 @@ reports, "Amount Currency" in multi-currency orgs). Sources consulted:
   (labels: Lead ID, First Name, Last Name, Company, Email, Lead Source, Lead Status, Mobile Phone, Created Date...).
 - "Lead" table of the CData Salesforce connector, https://cdn.cdata.com/help/RFK/mcp/pg_table-lead.htm
   (Title, Street, City, State, PostalCode, Country, Phone, LeadSource, Status).
+- "Task | Salesforce Field Reference Guide",
+  https://developer.salesforce.com/docs/atlas.en-us.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_Task.htm
+  (labels: Activity ID, Assigned To, Call Result, Call Type (Inbound, Outbound, Internal), Subject,
+  Last Modified Date), and OpenActivity (Date, Type: Call, Email, Meeting...; Activity Subtype).
+- a parser of Salesforce "Tasks and Events" report exports in the code corpus reading "Assigned", "Date",
+  "Company / Account", "Contact", "Lead", "Subject", "Priority", "Status", "Task", "Task Subtype".
 Dates follow the exporting user's locale: "03/12/2024" (en_US), "12/03/2024" (it_IT, with ";" as the
 delimiter and decimal commas when the locale uses them).
 
 Example:
-    >>> SALESFORCE_LEADS.headers["Company / Account"]
-    'company'
+    >>> SALESFORCE_LEADS.headers["Company / Account"], SALESFORCE_ACTIVITIES.headers["Call Type"]
+    ('company', 'direction')
 """
 
 from marketops.ingest.vendors import VendorFormat
@@ -98,4 +104,30 @@ SALESFORCE_OPPORTUNITIES = VendorFormat(
     signature=frozenset({"Opportunity ID", "Opportunity Name", "Stage"}),
 )
 
-FORMATS = (SALESFORCE_LEADS, SALESFORCE_CONTACTS, SALESFORCE_OPPORTUNITIES)
+SALESFORCE_ACTIVITIES = VendorFormat(
+    system="salesforce",
+    name="salesforce_activities",
+    entity="sales_activities",
+    label="Salesforce activities report (Tasks and Events)",
+    headers={
+        "Activity ID": "record_id",
+        "Assigned": "owner",
+        "Subject": "subject",
+        # "Date" of a logged call or a meeting, with its time when the report shows it
+        "Date": "occurred_at",
+        # a report shows "Type" (Call, Email, Meeting) or "Task Subtype" (Call, Email, Task...)
+        "Type": "type",
+        "Task Subtype": "type",
+        "Call Type": "direction",
+        "Call Result": "outcome",
+        # the person is a lead or a contact, depending on the report
+        "Lead ID": "person_record_id",
+        "Contact ID": "person_record_id",
+        "Email": "email",
+        "Account ID": "account_record_id",
+        "Last Modified Date": "updated_at",
+    },
+    signature=frozenset({"Assigned", "Subject", "Date"}),
+)
+
+FORMATS = (SALESFORCE_LEADS, SALESFORCE_CONTACTS, SALESFORCE_OPPORTUNITIES, SALESFORCE_ACTIVITIES)
