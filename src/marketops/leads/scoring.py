@@ -75,12 +75,15 @@ def person_fields(golden_people: ibis.Table, golden_accounts: ibis.Table | None 
         t = t.mutate(email_role=ibis.null("boolean"), email_disposable=ibis.null("boolean"))
     if golden_accounts is not None:
         ga = golden_accounts
-        acc = ga.select(account_id=ga.account_id, industry=ga.industry,
-                        employees=ga.employees.cast("float64"),
-                        segment=segment_of(ga.employees, segments),
-                        annual_revenue=ga.annual_revenue.cast("float64"),
-                        account_country=ga.country, account_domain=ga.domain, account_name=ga.name,
-                        account_owner=ga.owner)
+
+        def col(name: str, kind: str = "string") -> ibis.Value:
+            # accounts loaded from a file without that column (no revenue, no owner) score as unknown
+            return ga[name].cast(kind) if name in ga.columns else ibis.null(kind)
+
+        acc = ga.select(account_id=ga.account_id, industry=col("industry"), employees=col("employees", "float64"),
+                        segment=segment_of(col("employees", "float64"), segments),
+                        annual_revenue=col("annual_revenue", "float64"), account_country=col("country"),
+                        account_domain=col("domain"), account_name=col("name"), account_owner=col("owner"))
         t = t.left_join(acc, "account_id").select(*t.columns, *[c for c in acc.columns if c != "account_id"])
     else:
         t = t.mutate(industry=ibis.null("string"), employees=ibis.null("float64"), segment=ibis.null("string"),
