@@ -54,7 +54,8 @@ def alerts(ctx: typer.Context, workspace: WorkspaceOpt = Path("."), json_: JsonO
     for p in listed.problems:
         console.print(f"[yellow]{p}[/]", highlight=False, soft_wrap=True)
     if not shown:
-        console.print("No alerts: every goal is on track, budgets pace, SLAs hold and no task is overdue.")
+        console.print("No alerts: every goal is on track, budgets pace, SLAs hold, no task is overdue and "
+                      "every MQL is followed up in time.")
         return
     print_table([{"severity": a.severity, "kind": a.kind, "title": a.title, "owner": a.owner or ""} for a in shown],
                 title=f"{len(shown)} alert{'s' if len(shown) != 1 else ''}")

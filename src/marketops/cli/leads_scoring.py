@@ -90,8 +90,10 @@ def model(
     workspace: WorkspaceOpt = Path("."),
     json_: JsonOpt = False,
 ) -> None:
-    """Train the predictive lead score on historical conversions and report it against the rules score on
-    held-out (newer) leads: AUC, lift by decile, calibration. Needs `pip install 'marketops[predict]'`."""
+    r"""Train the predictive lead score on historical conversions and report it against the rules score on
+    held-out (newer) leads: AUC, lift by decile, calibration. Needs the predict extra
+    (pip install 'marketops\[predict]')."""
+    # (raw docstring: the backslash keeps rich from reading [predict] as a style in --help)
     from marketops.leads.predictive import load_report, train_model
     from marketops.workspace import Workspace
 

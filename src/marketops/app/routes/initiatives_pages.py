@@ -34,7 +34,7 @@ router = APIRouter()
 CSRF = [Depends(form_csrf)]
 
 #: Status names as the pages show them (translated in the templates).
-STATUS_LABELS = {"proposed": N_("proposed"), "planned": N_("planned"), "active": N_("active"), "done": N_("done"),
+STATUS_LABELS = {"proposed": N_("proposed"), "planned": N_("planned"), "active": N_("ongoing"), "done": N_("done"),
                  "cancelled": N_("cancelled")}
 TASK_LABELS = {"todo": N_("to do"), "in_progress": N_("in progress"), "blocked": N_("blocked"), "done": N_("done")}
 GOAL_LABELS = {"on_track": N_("on track"), "at_risk": N_("at risk"), "off_track": N_("off track"),
