@@ -70,6 +70,7 @@ def test_territory_routes_by_country_and_region():
     plan = route(mqls(4, country=["it", "DE", "US", "IT"]), cfg)
     # IT: Ana (country) and Bo (EMEA) take turns; DE: only Bo; US: Carla
     assert decided(plan) == ["Ana", "Bo", "Carla", "Bo"]
+    assert why(plan, 1) == "rule 'geo' matched: every lead; territory DE (EMEA); round-robin among Bo -> Bo"
 
 
 def test_segment_rule_and_conditions_in_order():

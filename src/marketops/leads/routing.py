@@ -313,6 +313,11 @@ def _pools(cfg: RoutingConfig, rule_of: np.ndarray, fields: dict[str, pa.Array],
                     "segment": f"covers segment {v['segment'] or '?'}"}.get(rule.method, "is active")
             why_u[u], pool_u[u] = f"{words}; nobody in its pool {what}", -1
             continue
+        # say whose territory or segment it is, so "round-robin among ..." reads as the right people
+        if rule.method == "territory":
+            words += f"; territory {v['country'] or '?'}" + (f" ({v['region']})" if v["region"] else "")
+        elif rule.method == "segment":
+            words += f"; segment {v['segment'] or '?'}"
         method = "weighted" if rule.method == "weighted" else "round_robin"
         key = _key(rule, owners)
         if key not in by_key:
