@@ -124,6 +124,34 @@ def test_mqls_carry_what_the_speed_to_lead_sla_and_routing_read(ws):
     assert [r["person_id"] for r in mql_people(ws, since=d(1, 6)).to_pylist()] == ["P4", "P7"]
 
 
+def test_the_runs_lead_stages_give_the_same_mqls_and_sqls_until_the_definitions_change(root, tmp_path):
+    import ibis
+    import pyarrow.compute as pc
+
+    from marketops.leads.handoff import fact_rows, fingerprint, published_facts
+    from marketops.leads.qualification import workspace_inputs
+
+    copy = tmp_path / "acme"
+    shutil.copytree(root, copy)
+    with Workspace.open(copy) as w:
+        computed = (mql_people(w), sql_people(w))
+        # what the pipeline's lead_stages step publishes with a run
+        w.engine.write("lead_stages__r2", fact_rows(workspace_inputs(w)).mutate(
+            definitions_hash=ibis.literal(fingerprint(w))))
+        w.engine.publish({"lead_stages": "lead_stages__r2"}, "r2")
+        assert published_facts(w) is not None
+        assert mql_people(w).equals(computed[0]) and sql_people(w).equals(computed[1])
+        since = d(1, 10)
+        assert mql_people(w, since=since).equals(
+            computed[0].filter(pc.greater_equal(computed[0].column("mql_at"), since)))
+    # a changed definition is not answered from the run's table
+    (copy / "marketops.yaml").write_text(CONFIG + "  lifecycle:\n    mql:\n      any:\n        - {reached: sql}\n",
+                                         encoding="utf-8")
+    with Workspace.open(copy, read_only=True) as w:
+        assert published_facts(w) is None
+        assert {r["person_id"] for r in mql_people(w).to_pylist()} == {"P1", "P2", "P6", "P7"}
+
+
 def test_a_definition_change_in_the_yaml_changes_who_qualifies(tmp_path):
     root = build(tmp_path / "acme", CONFIG + "  lifecycle:\n    mql:\n      any:\n        - {reached: sql}\n")
     with Workspace.open(root, read_only=True) as w:

@@ -51,9 +51,9 @@ if TYPE_CHECKING:
 TABLE = "lead_stages"
 #: ``--by`` -> the column it groups on.
 BY = {"source": "lead_source", "channel": "channel_group", "campaign": "campaign"}
-FACT_COLUMNS = ("person_id", "email", "owner", "account_id", "lead_source", "channel_group", "source", "campaign",
-                "stage", "stage_at", "mql_at", "mql_how", "sql_at", "sql_how", "opportunity_at", "won_at",
-                "outcome", "outcome_at", "reason")
+FACT_COLUMNS = ("person_id", "email", "owner", "country", "account_id", "segment", "lead_source", "channel_group",
+                "source", "campaign", "stage", "stage_at", "mql_at", "mql_how", "sql_at", "sql_how", "opportunity_at",
+                "won_at", "outcome", "outcome_at", "reason")
 RATE_COLUMNS = ("mqls", "sqls", "opportunities", "won", "sql_rate", "opportunity_rate", "won_rate", "mql_to_won",
                 "days_to_sql", "days_to_opportunity", "days_to_won")
 OUTCOME_COLUMNS = ("person_id", "email", "owner", "outcome", "outcome_at", "reason", "channel_group",
@@ -80,7 +80,7 @@ def fact_rows(inp: Inputs) -> ibis.Table | None:
     if info is None:
         return None
     cfg = inp.config.leads.lifecycle
-    t = info.select("person_id", "email", "owner", "account_id", "lead_source", "channel_group")
+    t = info.select("person_id", "email", "owner", "country", "account_id", "segment", "lead_source", "channel_group")
     tp = inp.table("touchpoints")
     if tp is not None and {"person_id", "source", "campaign"} <= set(tp.columns):
         ft = first_touches(tp, ["source", "campaign"])
@@ -188,15 +188,22 @@ def step_lead_stages(ctx: RunContext, rec: StepRecord) -> None:
 
 # -- reading ------------------------------------------------------------------------------------------------
 
+def published_facts(ws: Workspace) -> ibis.Table | None:
+    """``lead_stages`` of the last run when it answers for the current definitions (None otherwise: no
+    run yet, the definitions or scoring rules changed since, or a table from an older version)."""
+    if not ws.engine.has_table(TABLE):
+        return None
+    t = ws.engine.table(TABLE)
+    if "definitions_hash" not in t.columns or not set(FACT_COLUMNS) <= set(t.columns):
+        return None
+    stored = t.select("definitions_hash").limit(1).to_pyarrow().column(0).to_pylist()
+    return t.select(*FACT_COLUMNS) if not stored or stored[0] == fingerprint(ws) else None
+
+
 def facts(ws: Workspace) -> ibis.Table | None:
     """``lead_stages`` of the last run when it answers for the current definitions, else computed afresh."""
-    if ws.engine.has_table(TABLE):
-        t = ws.engine.table(TABLE)
-        if "definitions_hash" in t.columns:
-            stored = t.select("definitions_hash").limit(1).to_pyarrow().column(0).to_pylist()
-            if not stored or stored[0] == fingerprint(ws):
-                return t.select(*FACT_COLUMNS)
-    return fact_rows(workspace_inputs(ws))
+    published = published_facts(ws)
+    return published if published is not None else fact_rows(workspace_inputs(ws))
 
 
 def check_by(by: str) -> str:

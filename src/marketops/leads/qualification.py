@@ -275,10 +275,31 @@ def _empty_people(at_name: str) -> pa.Table:
     return _schema(at_name).empty_table()
 
 
+def _from_published(ws: Workspace, what: str, since: dt.datetime | None) -> pa.Table | None:
+    """The MQLs or SQLs (``what``) from the run's ``lead_stages`` when it holds the current definitions:
+    the same rows as computing them, without scoring every person again."""
+    from marketops.leads.handoff import published_facts  # handoff builds on this module
+
+    f = published_facts(ws)
+    if f is None:
+        return None
+    at = f"{what}_at"
+    f = f.filter(f[at].notnull())
+    if since is not None:
+        f = f.filter(f[at] >= ibis.literal(since, type="timestamp"))
+    out = f.select("person_id", "email", **{at: f[at].cast("timestamp")}, how=f[f"{what}_how"],
+                   **{c: f[c] for c in INFO_COLUMNS if c != "email"})
+    return out.order_by([at, "person_id"]).to_pyarrow().cast(_schema(at))
+
+
 def mql_people(ws: Workspace, since: dt.datetime | None = None) -> pa.Table:
     """Every MQL by the shared definition: ``person_id``, ``email``, ``mql_at`` (naive UTC: the earliest
     moment a clause held), ``how`` (that clause), ``owner``, ``country``, ``account_id``, ``lead_source``,
-    ``channel_group`` (of the first touch) and ``segment``; only those from ``since`` when given."""
+    ``channel_group`` (of the first touch) and ``segment``; only those from ``since`` when given. Read
+    from the last run's ``lead_stages`` while it answers for the current definitions."""
+    published = _from_published(ws, "mql", since)
+    if published is not None:
+        return published
     return _people(workspace_inputs(ws), ws.config.leads.lifecycle.mql, "mql_at", since)
 
 
@@ -293,6 +314,9 @@ def sql_people(ws: Workspace, since: dt.datetime | None = None) -> pa.Table:
         0
         >>> ws.close()
     """
+    published = _from_published(ws, "sql", since)
+    if published is not None:
+        return published
     return _people(workspace_inputs(ws), ws.config.leads.lifecycle.sql, "sql_at", since)
 
 
