@@ -19,6 +19,8 @@ def test_run_records_each_step_with_rows_and_duration(ws):
     assert run.status == "succeeded"
     assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise", "resolve", "accounts",
                                            "golden", "stitch", "quality", "score", "lead_stages"]
+    # after the publish: goals measured and new MQLs routed, recorded with the run (nothing to do here)
+    assert run.after["goals"]["measured"] == 0 and "routing is off or has no owners" in run.after["routing"]["skipped"]
     ingest, stage, canonical, normalise, resolve, *_ = run.steps
     assert (ingest.rows_in, ingest.rows_out) == (2, 2)
     assert (stage.rows_in, stage.rows_out, canonical.rows_out) == (2, 2, 2)

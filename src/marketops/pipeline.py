@@ -74,6 +74,8 @@ class RunRecord:
     error: str | None = None
     steps: list[StepRecord] = field(default_factory=list)
     engine: str = "duckdb"
+    #: what happened after the publish: goals measured, new MQLs routed (never fails the run)
+    after: dict = field(default_factory=dict)
 
     @property
     def seconds(self) -> float | None:
@@ -90,7 +92,7 @@ class RunRecord:
         return cls(run_id=d["run_id"], status=d["status"], started_at=datetime.fromisoformat(d["started_at"]),
                    finished_at=datetime.fromisoformat(d["finished_at"]) if d.get("finished_at") else None,
                    error=d.get("error"), steps=[StepRecord(**s) for s in d.get("steps", [])],
-                   engine=d.get("engine", "duckdb"))
+                   engine=d.get("engine", "duckdb"), after=d.get("after", {}))
 
 
 class Observer(Protocol):
@@ -288,11 +290,12 @@ def run_pipeline(ws: Workspace, *, steps: list[str] | None = None, observer: Obs
     # as no_data and never fails the run (see marketops.plan.progress)
     from marketops.plan.progress import measure_after_run
 
-    measure_after_run(ws, run.run_id)
+    run.after["goals"] = measure_after_run(ws, run.run_id)
     # new MQLs get an owner (leads.routing.auto); like goals, routing never fails the run
     from marketops.leads.routing_run import route_after_run
 
-    route_after_run(ws, run.run_id)
+    run.after["routing"] = route_after_run(ws, run.run_id)
+    _save(ws, run)
     return run
 
 

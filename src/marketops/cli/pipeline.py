@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from marketops.cli.output import JsonOpt, WorkspaceOpt, console, fmt, print_json, print_table
@@ -64,6 +65,16 @@ def print_run(run: RunRecord, ws: Workspace) -> None:
                       "  -> `marketops quality`")
         for w in warnings[:5]:
             console.print(f"[yellow]warning[/] {w}")
+    leads = next((s for s in run.steps if s.name == "lead_stages" and s.detail), None)
+    if leads:
+        routing = run.after.get("routing", {})
+        routed = (f"; {routing['routed']:,} new MQLs routed, {routing['unassigned']:,} unassigned"
+                  if routing.get("routed") else "")
+        console.print(f"Leads: {leads.detail.get('mqls', 0):,} MQLs, {leads.detail.get('sqls', 0):,} SQLs{routed}"
+                      + ("  -> `marketops leads route queue`" if routing.get("unassigned") else
+                         "  -> `marketops leads handoff`"))
+        if routing.get("error"):
+            console.print(f"[yellow]warning[/] routing new MQLs failed: {escape(routing['error'])}")
     colour = "green" if run.status == "succeeded" else "red"
     console.print(f"[{colour}]Run {run.status}[/] in {run.seconds:.1f} s"
                   + (f": {run.error}" if run.error else ""))
