@@ -5,7 +5,6 @@ reasons, lead quality by channel on the overview, the CLI, the API and the page 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +14,7 @@ from marketops.errors import ValidationFailed
 from marketops.leads.handoff import facts, handoff, lead_quality, outcomes
 from marketops.workspace import Workspace
 from tests.app_fixtures import EMAILS, PASSWORDS, app, clean_env, client, login_as, users  # noqa: F401
-from tests.test_leads_lifecycle_data import build
+from tests.test_leads_lifecycle_data import build, workspace_root, ws  # noqa: F401
 
 # channel -> mqls, sqls, opportunities, won, sql_rate, opportunity_rate, won_rate, mql_to_won, days to sql
 BY_CHANNEL = {
@@ -28,19 +27,6 @@ BY_CAMPAIGN = {"brand": (2, 1, 0, 0), "spring": (2, 1, 1, 1), "generic": (1, 1, 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     return build(tmp_path_factory.mktemp("handoff") / "acme")
-
-
-@pytest.fixture
-def ws(root):
-    with Workspace.open(root, read_only=True) as w:
-        yield w
-
-
-@pytest.fixture
-def workspace_root(root, clean_env, tmp_path):
-    copy = tmp_path / "acme"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("app.sqlite*"))
-    return copy
 
 
 def _counts(rows, key):

@@ -21,25 +21,12 @@ from marketops.lifecycle import spelling_map, stage_key
 from marketops.settings import WorkspaceConfig, load_config
 from marketops.workspace import Workspace
 from tests.app_fixtures import EMAILS, PASSWORDS, app, clean_env, client, login_as, users  # noqa: F401
-from tests.test_leads_lifecycle_data import CONFIG, MQLS, SQLS, build, d
+from tests.test_leads_lifecycle_data import CONFIG, MQLS, SQLS, build, workspace_root, ws, d  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     return build(tmp_path_factory.mktemp("life") / "acme")
-
-
-@pytest.fixture
-def ws(root):
-    with Workspace.open(root, read_only=True) as w:
-        yield w
-
-
-@pytest.fixture
-def workspace_root(root, clean_env, tmp_path):
-    copy = tmp_path / "acme"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("app.sqlite*"))
-    return copy
 
 
 # -- the definitions ------------------------------------------------------------------------------------

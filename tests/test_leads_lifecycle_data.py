@@ -17,9 +17,11 @@ half-life so long that decay does not matter. Scored as of 31 March 2026.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from marketops.workspace import Workspace
 
@@ -120,3 +122,18 @@ def build(root: Path, config: str = CONFIG) -> Path:
     finally:
         ws.close()
     return root
+
+
+# The fixtures of the test modules that read this workspace (each module builds its own ``root``).
+@pytest.fixture
+def ws(root):
+    with Workspace.open(root, read_only=True) as w:
+        yield w
+
+
+@pytest.fixture
+def workspace_root(root, clean_env, tmp_path):
+    """A copy for the web app fixtures (each test gets its own app database)."""
+    copy = tmp_path / "acme"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("app.sqlite*"))
+    return copy

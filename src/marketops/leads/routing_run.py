@@ -83,9 +83,9 @@ def mql_groups(ws: Workspace, cfg: RoutingConfig) -> dict[str, set[str]]:
 
 def pending_mqls(ws: Workspace, decided: dict[str, str]) -> tuple[pa.Table, int]:
     """The MQLs that need a decision (none yet, or unassigned) and how many already have one."""
-    from marketops.leads.speed import _empty_mqls, mql_rows
+    from marketops.leads.speed import mql_rows
 
-    mqls = mql_rows(ws) if ws.engine.has_table("golden_people") else _empty_mqls()
+    mqls = mql_rows(ws)  # empty before any run
     mqls = mqls.filter(pc.is_valid(mqls.column("person_id")))
     done = [p for p, s in decided.items() if s != "unassigned"]
     if done:

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from marketops.leads.calendar import US_PER_HOUR, BusinessCalendar
+from marketops.leads.qualification import mql_people
 from marketops.leads.routing_config import Owner
 from marketops.leads.sla_config import SpeedToLeadConfig
 from marketops.workspace import Workspace
@@ -73,47 +74,9 @@ def as_of(today: dt.date | None = None, now: dt.datetime | None = None) -> dt.da
 # -- the MQLs ----------------------------------------------------------------------------------------------
 
 def mql_rows(ws: Workspace, *, since: dt.datetime | None = None) -> pa.Table:
-    """Every MQL with ``mql_at`` (UTC) and the person's owner, source and country (:data:`MQL_COLUMNS`).
-
-    Reads the shared MQL definition when it is installed; otherwise the stage history (kept in this one
-    function so it can go when the definition lands).
-    """
-    try:
-        from marketops.leads.qualification import mql_people  # type: ignore[import-not-found]
-    except ImportError:
-        return _mqls_from_stages(ws, since=since)
-    table = mql_people(ws, since=since)
-    for c in MQL_COLUMNS:
-        if c not in table.column_names:
-            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
-    return table.select(list(MQL_COLUMNS))
-
-
-def _mqls_from_stages(ws: Workspace, *, since: dt.datetime | None = None) -> pa.Table:
-    from marketops.lifecycle import stage_key_column, stage_spellings
-
-    eng = ws.engine
-    if not eng.has_table("lifecycle_stages") or not eng.has_table("golden_people"):
-        return _empty_mqls()
-    ls = eng.table("lifecycle_stages")
-    ls = ls.filter(ls.person_id.notnull() & stage_key_column(ls.stage).isin(stage_spellings(["MQL"])))
-    first = ls.group_by("person_id").aggregate(mql_at=ls.entered_at.cast("timestamp").min())
-    if since is not None:
-        first = first.filter(first.mql_at >= since)
-    gp = eng.table("golden_people")
-    j = first.join(gp, "person_id")
-
-    def col(name: str) -> ibis.Value:
-        return j[name].cast("string") if name in gp.columns else ibis.null("string")
-
-    out = j.select(person_id=j.person_id, email=col("email"), mql_at=j.mql_at, how=ibis.literal("lifecycle_stage"),
-                   owner=col("owner"), country=col("country"), account_id=col("account_id"),
-                   lead_source=col("lead_source"), channel_group=col("channel_group"), segment=col("segment"))
-    return out.to_pyarrow()
-
-
-def _empty_mqls() -> pa.Table:
-    return pa.table({c: pa.array([], pa.timestamp("us") if c == "mql_at" else pa.string()) for c in MQL_COLUMNS})
+    """Every MQL by the shared definition (:func:`marketops.leads.qualification.mql_people`), with
+    ``mql_at`` (UTC) and the person's owner, source and country (:data:`MQL_COLUMNS`)."""
+    return mql_people(ws, since=since).select(list(MQL_COLUMNS))
 
 
 # -- the first touch -----------------------------------------------------------------------------------
@@ -302,7 +265,7 @@ def speed_table(ws: Workspace, *, since: dt.datetime | dt.date | None = None, to
     if isinstance(since, dt.date) and not isinstance(since, dt.datetime):
         since = dt.datetime.combine(since, dt.time())
     ready = ws.engine.has_table("golden_people")
-    mqls = mql_rows(ws, since=since) if ready else _empty_mqls()
+    mqls = mql_rows(ws, since=since)  # empty before the first run
     mqls = mqls.filter(pc.less_equal(_naive_utc(mqls.column("mql_at")), pa.scalar(moment, pa.timestamp("us"))))
     if person:
         key = person.strip().lower()
