@@ -36,12 +36,15 @@ from ruamel.yaml.error import YAMLError
 from marketops.attribution.config import AttributionConfig
 from marketops.errors import ConfigError, did_you_mean, known_name
 from marketops.leads.config import LeadsConfig
+from marketops.library.config import LibraryConfig
 from marketops.metrics.definitions import DEFAULT_SEGMENTS
 from marketops.plan.alert_config import AlertsConfig
 from marketops.plan.sla_config import SlaConfig, metric_catalog
+from marketops.privacy.config import PrivacyConfig
 from marketops.quality.identity_config import IdentityConfig
 from marketops.quality.scorecard_thresholds import QualityConfig
 from marketops.quality.survivorship import SurvivorshipConfig
+from marketops.quality.utm_taxonomy import UtmTaxonomy
 from marketops.schema import ENTITIES
 
 
@@ -178,6 +181,16 @@ class WorkspaceConfig(BaseModel):
         default_factory=AlertsConfig,
         description="Alerts and the daily email digest: SMTP server, who receives which alerts (see "
                     "docs/slas-and-alerts.md).")
+    utm: UtmTaxonomy = Field(
+        default_factory=UtmTaxonomy,
+        description="UTM taxonomy: allowed sources and mediums, campaign naming pattern, required parameters "
+                    "(see docs/utm.md).")
+    privacy: PrivacyConfig = Field(
+        default_factory=PrivacyConfig,
+        description="Consent purposes, suppression lists and retention rules (see docs/privacy.md).")
+    library: LibraryConfig = Field(
+        default_factory=LibraryConfig,
+        description="Playbooks, templates and digital assets (see docs/library.md).")
 
     @model_validator(mode="wrap")
     @classmethod

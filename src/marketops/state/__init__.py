@@ -22,6 +22,7 @@ from marketops.state.db import dispose, init_db, make_engine, session_factory, s
 from marketops.state.models import ROLES, SCOPES, ApiToken, AuditEvent, MergeDecision, User
 from marketops.state.planning import BudgetLine, Goal, GoalProgress, Initiative, Task, TaskComment
 from marketops.state.routing import RoutingDecision, RoutingRotation
+from marketops.state import library, privacy, stack, utm_links  # noqa: F401  (their tables join Base.metadata)
 from marketops.state.tokens import create_token, list_tokens, revoke_token, verify_token
 from marketops.state.users import (
     authenticate,

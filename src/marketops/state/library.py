@@ -1,0 +1,3 @@
+"""Playbooks, templates and the register of digital assets."""
+
+from __future__ import annotations
