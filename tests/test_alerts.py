@@ -213,6 +213,36 @@ def test_a_pacing_source_that_fails_is_reported_not_fatal(ws, session):
     assert listed.counts()["task"] == 2
 
 
+def test_renewals_and_asset_rights_join_the_alerts_and_the_digest(ws, session, smtp):
+    from marketops.library.assets import create_asset
+    from marketops.stack.registry import ToolDraft, create_tool
+
+    create_tool(session, ToolDraft(name="Drift", owner="Ana Rossi", renewal_date=TODAY + dt.timedelta(days=5)),
+                actor="test")
+    create_tool(session, ToolDraft(name="Tableau", owner="Bo", renewal_date=TODAY + dt.timedelta(days=20)),
+                actor="test")
+    create_tool(session, ToolDraft(name="Later", renewal_date=TODAY + dt.timedelta(days=200)), actor="test")
+    create_asset(session, name="Hero video", type="video", owner="Ana Rossi", actor="test",
+                 expires_on=TODAY - dt.timedelta(days=1))
+    create_asset(session, name="Stock photo", type="image", owner="Bo", actor="test",
+                 expires_on=TODAY + dt.timedelta(days=10))
+    create_asset(session, name="Logo", type="logo", owner="Ana Rossi", actor="test")  # no expiry: no alert
+    session.flush()
+    listed = collect_alerts(ws, session, today=TODAY, pacing=pacing)
+    got = {(a.kind, a.severity, a.title) for a in listed.alerts if a.kind in ("stack", "asset")}
+    assert got == {("stack", "critical", "Renewal in 5 days: Drift"), ("stack", "warning", "Renewal in 20 days: Tableau"),
+                   ("asset", "critical", "Asset rights expired: Hero video"),
+                   ("asset", "warning", "Asset rights expiring: Stock photo")}, got
+    assert (listed.counts()["stack"], listed.counts()["asset"]) == (2, 2)
+    assert {a.owner for a in listed.alerts if a.kind in ("stack", "asset")} == {"Ana Rossi", "Bo"}
+    # the CMO receives every kind, counted in the subject; Ana asked for tasks and goals only
+    assert not {a.kind for a in filter_alerts(listed.alerts, recipient="ana@acme.test")} & {"stack", "asset"}
+    _, digests = prepare(ws, session, today=TODAY, pacing=pacing)
+    cmo = next(d for d in digests if d.recipient == "cmo@acme.test")
+    assert "2 renewals" in cmo.subject and "2 assets expiring" in cmo.subject, cmo.subject
+    assert "Renewal in 5 days: Drift" in cmo.text and "/assets/" in cmo.text
+
+
 def test_the_digest_reaches_each_recipient_with_their_alerts(ws, session, smtp):
     inbox, _ = smtp
     listed, digests = prepare(ws, session, today=TODAY, pacing=pacing)

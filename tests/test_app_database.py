@@ -54,7 +54,9 @@ from marketops.state.users import InvalidUser
 POSTGRES_ENV = "MARKETOPS_TEST_POSTGRES_URL"
 APP_TABLES = {"users", "api_tokens", "audit_events", "merge_decisions", "goals", "goal_progress", "initiatives",
               "initiative_goals", "tasks", "task_dependencies", "task_comments", "budget_lines", "alert_digests",
-              "routing_decisions", "routing_rotation"}
+              "routing_decisions", "routing_rotation", "stack_tools", "stack_integrations", "stack_evaluations",
+              "library_assets", "library_template_runs", "privacy_consent_records", "privacy_suppressions",
+              "privacy_erasures", "privacy_erased_keys", "utm_links"}
 
 
 # -- one fresh database per backend -----------------------------------------------------------------

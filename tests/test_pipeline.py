@@ -17,11 +17,12 @@ def test_run_records_each_step_with_rows_and_duration(ws):
     _contacts(ws, "a.csv", [(1, "ann@acme.com", "Ann"), (2, "bo@acme.com", "Bo")])
     run = run_pipeline(ws)
     assert run.status == "succeeded"
-    assert [s.name for s in run.steps] == ["ingest", "stage", "canonical", "normalise", "resolve", "accounts",
-                                           "golden", "stitch", "quality", "score", "lead_stages"]
+    assert [s.name for s in run.steps] == ["ingest", "privacy", "stage", "canonical", "normalise", "resolve",
+                                           "accounts", "golden", "stitch", "utm", "quality", "score", "lead_stages",
+                                           "consent"]
     # after the publish: goals measured and new MQLs routed, recorded with the run (nothing to do here)
     assert run.after["goals"]["measured"] == 0 and "routing is off or has no owners" in run.after["routing"]["skipped"]
-    ingest, stage, canonical, normalise, resolve, *_ = run.steps
+    ingest, _privacy, stage, canonical, normalise, resolve, *_ = run.steps
     assert (ingest.rows_in, ingest.rows_out) == (2, 2)
     assert (stage.rows_in, stage.rows_out, canonical.rows_out) == (2, 2, 2)
     assert (normalise.rows_in, normalise.rows_out) == (2, 2)

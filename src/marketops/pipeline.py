@@ -1,12 +1,14 @@
 """The pipeline: named steps run in order, each recorded; results published only when all succeed.
 
-Steps so far: ``ingest`` (new files in the inbox -> raw tables), ``stage`` (one row per natural
+Steps so far: ``ingest`` (new files in the inbox -> raw tables), ``privacy`` (erased people's rows dropped,
+retention rules applied; see :mod:`marketops.privacy.steps`), ``stage`` (one row per natural
 key per source, the newest version winning), ``canonical`` (the canonical tables with a stable
 ``record_key``) and ``normalise`` (clean values beside the loaded ones, derived columns such as
 ``company_key`` and ``channel_group``; see :mod:`marketops.quality.clean`), then the steps of
 :mod:`marketops.pipeline_resolve`: ``resolve`` (one ``person_id`` per human), ``accounts``,
-``golden`` (golden records), ``stitch`` (people onto events) and ``quality`` (the scorecard, whose
-``fail`` thresholds can stop a run).
+``golden`` (golden records), ``stitch`` (people onto events), ``utm`` (UTM compliance against the
+taxonomy) and ``quality`` (the scorecard, whose ``fail`` thresholds can stop a run); then ``score``
+and ``lead_stages`` (:mod:`marketops.leads`) and ``consent`` (the consent state per person and purpose).
 
 A run writes its tables under run-specific names; only when every step has succeeded does
 :meth:`~marketops.engine.base.Engine.publish` point the canonical names at them, in one atomic
@@ -41,8 +43,10 @@ from marketops.errors import MarketopsError, StepFailed, unknown_name
 from marketops.ingest.loader import LoadResult, ingest_paths, list_files
 from marketops.leads.handoff import step_lead_stages
 from marketops.leads.scoring import step_score
+from marketops.privacy.steps import step_consent, step_privacy
 from marketops.quality import normalise_cache
 from marketops.quality.clean import CleanOptions, clean_table, cleanable
+from marketops.quality.utm_ingestion import step_utm
 from marketops.pipeline_resolve import (
     step_accounts,
     step_golden,
@@ -224,9 +228,11 @@ def step_normalise(ctx: RunContext, rec: StepRecord) -> None:
 
 Step = Callable[[RunContext, StepRecord], None]
 STEPS: list[tuple[str, Step]] = [
-    ("ingest", step_ingest), ("stage", step_stage), ("canonical", step_canonical), ("normalise", step_normalise),
+    ("ingest", step_ingest), ("privacy", step_privacy), ("stage", step_stage), ("canonical", step_canonical),
+    ("normalise", step_normalise),
     ("resolve", step_resolve), ("accounts", step_accounts), ("golden", step_golden), ("stitch", step_stitch),
-    ("quality", step_quality), ("score", step_score), ("lead_stages", step_lead_stages),
+    ("utm", step_utm), ("quality", step_quality), ("score", step_score), ("lead_stages", step_lead_stages),
+    ("consent", step_consent),
 ]
 
 

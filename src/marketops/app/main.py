@@ -54,7 +54,11 @@ from marketops.app.routes import (
     slas,
     tasks,
     users,
+    utm,
 )
+from marketops.app.routes import library as library_routes
+from marketops.app.routes import privacy as privacy_routes
+from marketops.app.routes import stack as stack_routes
 from marketops.app.security import LoginLimiter, SessionMiddleware, load_secret_key
 from marketops.app.warmer import Warmer
 from marketops.state.db import init_db, session_factory
@@ -67,8 +71,9 @@ PUBLIC = (health.router, auth.public, assets.router)
 PRIVATE = (auth.private, overview.router, review.router, users.router, channels.router, attribution.router,
            funnel.router, metrics.router, quality.router, imports.router, runs.router, people.router, settings.router,
            review_pages.router, goals.router, initiatives.router, tasks.router, budgets.router, slas.router,
-           alerts.router, leads_routing.router, leads_sla.router, leads_handoff.router,
-           leads.router, apidocs.router)  # /leads/{person} last: the fixed /leads/... paths first
+           stack_routes.router,
+           alerts.router, leads_routing.router, leads_sla.router, leads_handoff.router, utm.router,
+           leads.router, apidocs.router, library_routes.router, privacy_routes.router)  # /leads/{person} last: the fixed /leads/... paths first
 
 # Everything is served from this origin (no CDN), so the policy can be strict.
 SECURITY_HEADERS = {

@@ -62,6 +62,16 @@ NAV = (
             "4.7V20h2v-8.4l-5.3-5.3z"),
     NavItem("/leads/sla", N_("Speed to lead"), "M13 2 3 14h7l-1 8 10-12h-7z"),
     NavItem("/leads/handoff", N_("Handoff"), "M4 6h16v2H4zm0 5h10v2H4zm0 5h16v2H4z"),
+    NavItem("/stack", N_("Martech stack"), "M4 4h7v7H4zm9 0h7v7h-7zM4 13h7v7H4zm9 3.5a3.5 3.5 0 1 0 7 0 3.5 3.5 0 0 0-7 "
+            "0z", section=N_("Govern")),
+    NavItem("/utm", N_("UTM links"), "M10.6 13.4a1 1 0 0 0 1.4 0l4-4a3 3 0 0 0-4.2-4.2l-1.5 1.5 1.4 1.4 1.5-1.5a1 1 0 0 1 "
+            "1.4 1.4l-4 4a1 1 0 0 0 0 1.4zm2.8-2.8a1 1 0 0 0-1.4 0l-4 4a3 3 0 0 0 4.2 4.2l1.5-1.5-1.4-1.4-1.5 1.5a1 1 0 "
+            "0 1-1.4-1.4l4-4a1 1 0 0 0 0-1.4z"),
+    NavItem("/privacy", N_("Privacy"), "M12 1 3 5v6c0 5.5 3.8 10.7 9 12 5.2-1.3 9-6.5 9-12V5zm0 6a3 3 0 0 1 3 3v1h1v6H8v-6h1"
+            "v-1a3 3 0 0 1 3-3zm0 2a1 1 0 0 0-1 1v1h2v-1a1 1 0 0 0-1-1z"),
+    NavItem("/playbooks", N_("Playbooks"), "M6 2h9l5 5v15H6zm8 1.5V8h4.5zM8 12h8v2H8zm0 4h8v2H8z"),
+    NavItem("/assets", N_("Assets"), "M21 19V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2zM8.5 13.5l2.5 "
+            "3 3.5-4.5 4.5 6H5z"),
     NavItem("/quality", N_("Data quality"), "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5zm-1.5 14.5-4-4 1.4-1.4 "
             "2.6 2.6 5.6-5.6 1.4 1.4z", section=N_("Data")),
     NavItem("/review", N_("Review queue"), "M9 11H7v2h2zm4 0h-2v2h2zm4 0h-2v2h2zm2-7h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 "

@@ -41,7 +41,9 @@ def _register_optional() -> None:
         tokens,
         users,
     )
+    from marketops.cli import library
 
+    library.register(app)  # playbooks, templates, assets
     app.add_typer(channels.app, name="channels", help="Channel grouping: which channel a visit belongs to, and why.")
     app.add_typer(users.app, name="users", help="Web app users and roles.")
     app.add_typer(tokens.app, name="tokens", help="API tokens.")
@@ -54,6 +56,15 @@ def _register_optional() -> None:
     app.add_typer(alerts.app, name="alerts", help="Goals at risk, pacing problems, SLA breaches, overdue tasks; digest.")
     app.add_typer(leads.app, name="leads", help="Leads to sales: stages and definitions, scoring, routing, "
                   "speed-to-lead SLA, handoff quality.")
+    from marketops.cli import stack
+
+    app.add_typer(stack.app, name="stack", help="The martech stack: tools, costs, integrations, audit, evaluations.")
+    from marketops.cli import utm
+
+    app.add_typer(utm.app, name="utm", help="UTM governance: taxonomy, link builder and register, compliance.")
+    from marketops.cli import privacy
+
+    privacy.register(app)  # consent, suppress, erase, person export, audience, retention
     app.command("quality")(quality.quality)
     app.command("attribution")(attribution.attribution_command)
     app.command("funnel")(funnel.funnel_command)

@@ -26,8 +26,8 @@ from marketops.workspace import Workspace
 EXIT_THRESHOLD_FAILED = 2
 COLUMN_METRICS = ("completeness", "validity", "consistency", "uniqueness")
 SOURCE_METRICS = ("rows", "identifier_coverage", "freshness_hours", "hours_since_load", "quarantine_rate",
-                  "duplicate_rate")
-HEADINGS = {"identifier_coverage": "identified", "freshness_hours": "freshness",
+                  "duplicate_rate", "utm_compliance")
+HEADINGS = {"identifier_coverage": "identified", "freshness_hours": "freshness", "utm_compliance": "utm",
             "hours_since_load": "since load", "quarantine_rate": "quarantined",
             "duplicate_rate": "duplicates"}
 STYLE = {"fail": "bold red", "warn": "yellow", "pass": "green"}

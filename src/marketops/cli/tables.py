@@ -35,6 +35,8 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="csv, parquet or xlsx (default: from -o).")] = None,
     workspace: WorkspaceOpt = Path("."),
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Leave out people without consent for this "
+                                                "purpose and suppressed addresses (people-like tables).")] = None,
 ) -> None:
     """Export a table to CSV, Parquet or XLSX."""
     from marketops.exports import export_table, format_from_path
@@ -43,5 +45,12 @@ def export(
     with Workspace.open(workspace, read_only=True) as ws:
         if not ws.table_names() and not table.startswith("_"):
             fail("no tables yet", hint="run the pipeline first: `marketops run`")
-        n = export_table(ws.table(table), output, fmt)
+        data = ws.table(table)
+        if purpose:  # consent and suppression: see docs/privacy.md
+            from marketops.cli._state import app_session
+            from marketops.privacy.audiences import with_consent
+
+            with app_session(workspace) as session:
+                data = with_consent(ws, session, data, purpose).to_pyarrow()
+        n = export_table(data, output, fmt)
     console.print(f"Wrote {n:,} rows of {table} to {output}")

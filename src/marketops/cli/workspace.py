@@ -75,6 +75,18 @@ def init(
         if add_sample_leads_config(ws.root / "marketops.yaml"):
             console.print("Sales side: the sample's reps, teams and speed-to-lead calendars are in the "
                           "leads: section of marketops.yaml")
+        from marketops.sample.stack import seed_sample_stack
+
+        seed_sample_stack(ws)  # the martech registry: tools, costs, integrations
+        from marketops.sample.utm import seed_sample_utm
+
+        seed_sample_utm(ws)  # the utm: taxonomy in marketops.yaml and a few links in the register
+        from marketops.sample.consent import seed_sample_consent
+
+        seed_sample_consent(ws)  # inbox/consent_log.csv: the consent platform's export
+        from marketops.sample.library import seed_sample_library
+
+        seed_sample_library(ws)  # playbooks/*.md and the asset register
     console.print("Next: [bold]marketops run -w " + str(directory) + "[/]")
     ws.close()
 

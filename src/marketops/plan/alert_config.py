@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from marketops.errors import known_name
 
 #: What an alert is about: a goal at risk or off track, budget pacing, an SLA breach, an overdue task,
-#: an MQL near or past its speed-to-lead target.
-ALERT_KINDS = ("goal", "budget", "sla", "task", "lead")
+#: an MQL near or past its speed-to-lead target, a martech tool renewing soon, an asset whose usage rights
+#: expire.
+ALERT_KINDS = ("goal", "budget", "sla", "task", "lead", "stack", "asset")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

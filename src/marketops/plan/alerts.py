@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 SEVERITIES = ("critical", "warning")
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 KIND_TITLES = {"goal": "Goals", "budget": "Budget pacing", "sla": "SLAs", "task": "Overdue tasks",
-               "lead": "Speed to lead"}
+               "lead": "Speed to lead", "stack": "Martech renewals", "asset": "Asset rights"}
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,17 @@ def _lead_alerts(ws: Any, today: dt.date, now: dt.datetime | None) -> list[Alert
 PacingSource = Callable[[Any, Session, dt.date, float], Sequence[Any]]
 
 
+def _governance_alerts(ws: Any, session: Session, today: dt.date) -> list[Alert]:
+    """Martech renewals within 30 days and assets whose usage rights expire within the library's warning
+    window (the stack and the library keep their own rules; the alerts list only gathers them)."""
+    from marketops.library.assets import asset_alerts
+    from marketops.library.config import LibraryConfig
+    from marketops.stack.alerts import renewal_alerts
+
+    days = (ws.config.library if ws is not None else LibraryConfig()).asset_expiry_warning_days
+    return renewal_alerts(session, today) + asset_alerts(session, today, days)
+
+
 def collect_alerts(ws: Any, session: Session, *, today: dt.date | None = None, config: AlertsConfig | None = None,
                    sla_reports: Sequence[Any] | None = None, pacing: PacingSource | None = None,
                    now: dt.datetime | None = None) -> AlertList:
@@ -266,6 +277,7 @@ def collect_alerts(ws: Any, session: Session, *, today: dt.date | None = None, c
             alerts += _lead_alerts(ws, today, now)
         except MarketopsError as e:
             problems.append(f"Speed to lead could not be checked: {e.message}")
+    alerts += _governance_alerts(ws, session, today)
     alerts.sort(key=lambda a: (SEVERITY_ORDER[a.severity], ALERT_KINDS.index(a.kind), a.key))
     return AlertList(route(session, alerts, config.recipients), problems, today)
 

@@ -43,7 +43,8 @@ from marketops.state.alerts import AlertDigest
 from marketops.state.audit import record
 
 _NOUNS = {"goal": ("goal", "goals"), "budget": ("pacing alert", "pacing alerts"), "sla": ("SLA", "SLAs"),
-          "task": ("overdue task", "overdue tasks"), "lead": ("untouched MQL", "untouched MQLs")}
+          "task": ("overdue task", "overdue tasks"), "lead": ("untouched MQL", "untouched MQLs"),
+          "stack": ("renewal", "renewals"), "asset": ("asset expiring", "assets expiring")}
 
 
 class DigestError(MarketopsError):

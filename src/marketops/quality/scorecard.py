@@ -178,6 +178,9 @@ def compute_scorecard(engine: Engine, tables: dict[str, str], *, run_id: str, no
             card.findings.append(Finding("warning", "failed_load", f.entity, f.system, None,
                                          f"file {f.label} could not be loaded ({f.message}); "
                                          "its rows are in no table"))
+    from marketops.quality.utm_ingestion import utm_score_rows  # the run's UTM step, when it had one
+
+    card.rows.extend(utm_score_rows(engine, tables))
     return card
 
 

@@ -65,6 +65,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "Share of the rows of the source's files (latest version of each) that went to quarantine."),
     Metric("duplicate_rate", "source", "rate",
            "People only, once identities are resolved: 1 - distinct persons / records of the source."),
+    Metric("utm_compliance", "source", "rate",
+           "Touchpoints only: share of the tagged touchpoints whose UTM values follow the `utm:` taxonomy "
+           "(docs/utm.md); n/a without a taxonomy."),
 )}
 
 Action = Literal["warn", "fail"]

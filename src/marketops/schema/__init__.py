@@ -9,6 +9,7 @@ Example:
 from marketops.errors import unknown_name
 from marketops.schema.accounts import ACCOUNTS
 from marketops.schema.base import LINEAGE, PROPERTIES, Cleaning, Column, Entity, Kind
+from marketops.schema.consent import CONSENT
 from marketops.schema.conversions import CONVERSIONS
 from marketops.schema.email import EMAIL_CAMPAIGNS
 from marketops.schema.lifecycle import LIFECYCLE_STAGES
@@ -23,7 +24,7 @@ from marketops.schema.traffic import WEB_TRAFFIC
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (PEOPLE, ACCOUNTS, TOUCHPOINTS, CONVERSIONS, AD_SPEND, EMAIL_CAMPAIGNS, OPPORTUNITIES,
-              LIFECYCLE_STAGES, SALES_ACTIVITIES, WEB_TRAFFIC, EXCHANGE_RATES)
+              LIFECYCLE_STAGES, SALES_ACTIVITIES, WEB_TRAFFIC, EXCHANGE_RATES, CONSENT)
 }
 
 

@@ -43,7 +43,7 @@ from marketops.state.models import User
 router = APIRouter()
 
 KIND_LABELS = {"goal": N_("Goals"), "budget": N_("Budget pacing"), "sla": N_("SLAs"), "task": N_("Overdue tasks"),
-               "lead": N_("Speed to lead")}
+               "lead": N_("Speed to lead"), "stack": N_("Martech renewals"), "asset": N_("Asset rights")}
 SEVERITY_LABELS = {"critical": N_("Critical"), "warning": N_("Warning")}
 COLUMNS = ["kind", "severity", "status", "title", "message", "owner", "link", "recipients"]
 KindQ = Annotated[str | None, Query(description="goal, budget, sla or task.")]

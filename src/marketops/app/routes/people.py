@@ -69,7 +69,12 @@ def people_api(request: Request, user: Reader, q: Search = "", limit: Limit = PA
         page = search_people(ws, q, limit=None if every else limit, offset=0 if every else offset,
                              index=_index(request, ws))
     if format != "json":
-        return download(page.items, "people", format)
+        from marketops.privacy.suppression import without_suppressed  # suppressed people never leave in a file
+
+        privacy = ws.config.privacy.suppression
+        rows = without_suppressed(request.app.state.database_url, page.items,
+                                  include_domains=privacy.include_domains) if privacy.apply_to_downloads else page.items
+        return download(rows, "people", format)
     return page_json(page.items, page.total, limit, offset, q=q.strip(), ready=page.ready)
 
 

@@ -36,8 +36,8 @@ router = APIRouter()
 
 COLUMN_METRICS = ("completeness", "validity", "consistency", "uniqueness")
 SOURCE_METRICS = ("rows", "identifier_coverage", "freshness_hours", "hours_since_load", "quarantine_rate",
-                  "duplicate_rate")
-HEADINGS = {"rows": N_("Records"), "identifier_coverage": N_("Identified"),
+                  "duplicate_rate", "utm_compliance")
+HEADINGS = {"rows": N_("Records"), "identifier_coverage": N_("Identified"), "utm_compliance": N_("UTM compliance"),
             "freshness_hours": N_("Freshness"), "hours_since_load": N_("Since load"),
             "quarantine_rate": N_("Quarantined"), "duplicate_rate": N_("Duplicates"),
             "completeness": N_("Completeness"), "validity": N_("Validity"), "consistency": N_("Consistency"),
