@@ -16,9 +16,7 @@ published tables, comes last; tests that change a user's language put it back.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -37,11 +35,8 @@ from marketops import sample
 from marketops.state.db import dispose, init_db, session_scope
 from marketops.state.users import create_user, set_language
 from marketops.workspace import Workspace
+from tests.browser_fixtures import browser  # noqa: F401  (the Chromium fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-# Checked on these machines (ARCHITECTURE.md): no sandbox as root, nothing fetched in the background.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WORKSPACE_NAME = "Acme Browser Test"
 USERS = {  # role -> (email, password, name)
     "admin": ("ops@acme.test", "ops long password", "Olga Ops"),
@@ -57,14 +52,11 @@ PAGES = {"/": "Overview", "/channels": "Channels", "/attribution": "Attribution"
          "/quality": "Data quality", "/quality/quarantine": "Quarantine", "/review": "Review queue",
          "/imports": "Imports", "/people": "People", "/runs": "Runs", "/settings": "Settings",
          "/settings/users": "Users", "/settings/tokens": "API tokens", "/settings/audit": "Audit log",
-         "/docs": "REST API", "/channels?model=linear&by=source": "Channels"}
+         "/docs": "REST API", "/channels?model=linear&by=source": "Channels",
+         "/stack": "Martech stack", "/stack/map": "Integration map", "/stack/audit": "Stack audit",
+         "/stack/evaluate": "Evaluate a tool", "/utm": "UTM links", "/privacy": "Consent and privacy",
+         "/playbooks": "Playbooks", "/assets": "Assets"}
 UNDRAWN = '.chart[data-figure]:not([data-drawn="1"])'
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; under CI this is an error, not a skip (.ci/run installs it)", pytrace=False)
-    pytest.skip(reason)
 
 
 # -- the served workspace ---------------------------------------------------------------------------
@@ -165,20 +157,7 @@ def base_url(acme):
     dispose(app.state.database_url)
 
 
-# -- the browser -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-                                     args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# -- the browser: tests/browser_fixtures.py -----------------------------------------------------------
 
 
 class Tabs:

@@ -304,7 +304,7 @@ def load_config(path: Path) -> WorkspaceConfig:
                           line=mark.line + 1 if mark else None) from None
     data = data or {}
     try:
-        return WorkspaceConfig.model_validate(_plain(data))
+        return WorkspaceConfig.model_validate(plain_yaml(data))
     except ValidationError as e:
         err = e.errors()[0]
         loc = err["loc"]
@@ -314,7 +314,7 @@ def load_config(path: Path) -> WorkspaceConfig:
             msg = f"unknown setting '{loc[-1]}'{did_you_mean(str(loc[-1]), valid)}; valid: {', '.join(valid)}"
         elif err["type"] == "literal_error":
             msg = f"'{err['input']}' is not allowed; {msg.lower()}"
-        raise ConfigError(f"{'.'.join(map(str, loc))}: {msg}", file=str(path), line=_line_of(data, loc)) from None
+        raise ConfigError(f"{'.'.join(map(str, loc))}: {msg}", file=str(path), line=yaml_line(data, loc)) from None
 
 
 def _fields_at(loc: tuple) -> list[str]:
@@ -331,16 +331,16 @@ def _fields_at(loc: tuple) -> list[str]:
     return sorted(model.model_fields)
 
 
-def _plain(node: Any) -> Any:
+def plain_yaml(node: Any) -> Any:
     """ruamel's commented maps -> plain dicts and lists for pydantic."""
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): plain_yaml(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain_yaml(v) for v in node]
     return node
 
 
-def _line_of(data: Any, loc: tuple) -> int | None:
+def yaml_line(data: Any, loc: tuple) -> int | None:
     """1-based line of the setting at ``loc`` in the YAML, using ruamel's position records."""
     node, line = data, None
     for part in loc:

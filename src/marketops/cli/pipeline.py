@@ -75,6 +75,7 @@ def print_run(run: RunRecord, ws: Workspace) -> None:
                          "  -> `marketops leads handoff`"))
         if routing.get("error"):
             console.print(f"[yellow]warning[/] routing new MQLs failed: {escape(routing['error'])}")
+    _print_governance(run)
     colour = "green" if run.status == "succeeded" else "red"
     console.print(f"[{colour}]Run {run.status}[/] in {run.seconds:.1f} s"
                   + (f": {run.error}" if run.error else ""))
@@ -118,3 +119,29 @@ def status(workspace: WorkspaceOpt = Path("."),
     print_table([{"run": r.run_id, "status": r.status, "started": r.started_at, "seconds": r.seconds,
                   "steps": " > ".join(f"{s.name} {fmt(s.rows_out)}" for s in r.steps),
                   "error": r.error or ""} for r in runs], title="Runs")
+
+
+def _print_governance(run: RunRecord) -> None:
+    """The UTM compliance rate, the consent state and what the privacy step removed, one line each."""
+    steps = {s.name: s for s in run.steps if s.detail}
+    utm = steps.get("utm")
+    if utm and utm.detail.get("rate") is not None:
+        d = utm.detail
+        console.print(f"UTM: {d['rate']:.1%} of {d['tagged']:,} tagged touchpoints follow the taxonomy"
+                      "  -> `marketops utm check`")
+    consent = steps.get("consent")
+    if consent and consent.detail.get("state"):
+        by_purpose: dict[str, dict[str, int]] = {}
+        for key, n in consent.detail["state"].items():
+            purpose, _, status = key.partition(":")
+            by_purpose.setdefault(purpose, {})[status] = n
+        parts = [f"{p} {v.get('granted', 0):,} granted / {v.get('withdrawn', 0):,} withdrawn"
+                 for p, v in sorted(by_purpose.items())]
+        console.print("Consent: " + "; ".join(parts) + "  -> `marketops consent list`")
+    privacy = steps.get("privacy")
+    if privacy:
+        dropped = sum((privacy.detail.get("erased_rows_dropped") or {}).values())
+        trimmed = sum(r.get("raw_deleted", 0) + r.get("deleted", 0) for r in privacy.detail.get("retention") or [])
+        if dropped or trimmed:
+            console.print(f"Privacy: {dropped:,} rows of erased people dropped, {trimmed:,} rows past retention "
+                          "deleted  -> the Privacy page (/privacy)")

@@ -54,6 +54,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketops.errors import ConfigError, NotFound, ValidationFailed, did_you_mean
+from marketops.settings import plain_yaml, yaml_line
 from marketops.plan.tasks import find_cycle
 from marketops.state import audit
 from marketops.state.library import TemplateRun
@@ -198,27 +199,6 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 
 # -- reading ---------------------------------------------------------------------------------------------
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
-def _line_of(data: Any, loc: tuple) -> int | None:
-    node, line = data, None
-    for part in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None:
-                line = (lc.key(part) if isinstance(part, str) else lc.item(part))[0] + 1
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-    return line
-
-
 def parse_template(text: str, name: str, source: str) -> Template:
     """A template from YAML text; errors are ConfigErrors naming ``source`` and the line."""
     try:
@@ -230,12 +210,12 @@ def parse_template(text: str, name: str, source: str) -> Template:
     if not isinstance(data, dict):
         raise ConfigError("a template is a mapping with title, initiative and tasks", file=source, line=1)
     try:
-        template = Template.model_validate({**_plain(data), "name": name, "source": source})
+        template = Template.model_validate({**plain_yaml(data), "name": name, "source": source})
         check_consistency(template)
         return template
     except _Problem as e:
         where = ".".join(map(str, e.loc))
-        raise ConfigError(f"{where}: {e.message}", file=source, line=_line_of(data, e.loc)) from None
+        raise ConfigError(f"{where}: {e.message}", file=source, line=yaml_line(data, e.loc)) from None
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
@@ -243,7 +223,7 @@ def parse_template(text: str, name: str, source: str) -> Template:
         if err["type"] == "extra_forbid" or err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}'"
         where = ".".join(map(str, loc))
-        raise ConfigError(f"{where + ': ' if where else ''}{msg}", file=source, line=_line_of(data, loc)) from None
+        raise ConfigError(f"{where + ': ' if where else ''}{msg}", file=source, line=yaml_line(data, loc)) from None
 
 
 def builtin_templates() -> dict[str, Template]:

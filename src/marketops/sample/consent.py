@@ -81,6 +81,27 @@ def write_consent_log(inbox: Path, *, seed: int = 7, share: float = 0.5) -> int:
     return len(rows)
 
 
+SAMPLE_PRIVACY_YAML = """
+# Consent and privacy (docs/privacy.md): what "no record" means per purpose, and how long data is kept.
+privacy:
+  purposes:
+    email_marketing: {basis: opt_out}
+    tracking: {basis: opt_in}
+    profiling: {basis: opt_in}
+  retention:
+    - {table: touchpoints, older_than_days: 1095}
+    - {table: web_traffic, older_than_days: 1095}
+    - {table: _quarantine, older_than_days: 180}
+"""
+
+
 def seed_sample_consent(ws) -> int:
-    """Write the sample consent log into a workspace's inbox (``marketops init --sample``)."""
+    """Write the sample consent log into a workspace's inbox and the sample's ``privacy:`` rules into
+    its marketops.yaml, unless it has its own (``marketops init --sample``)."""
+    import re
+
+    config = ws.root / "marketops.yaml"
+    text = config.read_text(encoding="utf-8")
+    if not re.search(r"^privacy\s*:", text, re.MULTILINE):
+        config.write_text(text.rstrip("\n") + "\n" + SAMPLE_PRIVACY_YAML, encoding="utf-8")
     return write_consent_log(ws.inbox)
