@@ -222,11 +222,11 @@ def _show_receipt(r) -> None:
     for f in r.files:
         console.print(f"file {f['path']}: {f['action']}")
     for f in r.inbox + r.other_files:
-        console.print(f"[yellow]{f['path']}[/]: {f['action']}" + (f" ({f['rows']} rows)" if "rows" in f else ""))
+        console.print(f"[yellow]{f['path']}[/]: {f['action']}" + (f" ({f['rows']:,} row{'s' if f['rows'] != 1 else ''})" if "rows" in f else ""))
     for n in r.notes:
         console.print(f"[dim]{n}[/]")
     if r.erasure_id:
-        console.print(f"Receipt #{r.erasure_id} saved ({r.rows_removed:,} rows). {r.suppression}")
+        console.print(f"Receipt #{r.erasure_id} saved ({r.rows_removed:,} row{'s' if r.rows_removed != 1 else ''}). {r.suppression}")
 
 
 # -- person export ---------------------------------------------------------------------------------
