@@ -210,3 +210,24 @@ def test_people_download_leaves_out_suppressed(client, users):  # noqa: F811
     assert client.post("/api/v1/suppressions", json={"value": "rival.io"}).status_code == 201
     text = client.get("/api/v1/people?format=csv").text
     assert "ann@acme.com" in text and "cy@rival.io" not in text
+
+
+def test_the_person_page_shows_consent_per_purpose_and_suppression(client, users):  # noqa: F811
+    as_role(client, "editor")
+
+    def page(email: str) -> str:
+        found = client.get("/api/v1/people", params={"q": email}).json()["items"]
+        r = client.get(f"/people/{found[0]['person_id']}")
+        assert r.status_code == 200 and 'id="consent"' in r.text
+        return r.text
+
+    def row(text: str, purpose: str) -> str:
+        return text.split(f'data-purpose="{purpose}"')[1].split("</tr>")[0]
+
+    di = page("di@acme.com")
+    assert "granted" in row(di, "tracking")  # the newest decision of the consent log wins over "denied"
+    assert "no record" in row(di, "profiling") and "<td>no</td>" in row(di, "profiling")  # opt-in: no consent
+    assert "no record" in row(di, "email_marketing") and "<td>yes</td>" in row(di, "email_marketing")  # opt-out
+    assert 'id="person-suppressed"' not in di
+    assert client.post("/api/v1/suppressions", json={"value": "di@acme.com"}).status_code == 201
+    assert 'id="person-suppressed"' in page("di@acme.com")

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import ibis
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from marketops.privacy.consent import consent_for, current_state
 from marketops.privacy.resolve import resolve_subject
@@ -39,6 +40,20 @@ _SKIP_TABLES = frozenset({"quality_scorecard", "identity_pairs"})
 
 def _isin(col: ibis.Value, values: set[str]) -> ibis.BooleanValue:
     return col.cast("string").isin(sorted(values)) if values else ibis.literal(False)
+
+
+def person_consent(ws: Workspace, session: Session, person_ids: set[str]) -> list[dict]:
+    """Per purpose: the person's consent (granted, withdrawn, or none with the purpose's basis applied)
+    and whether they may be contacted for it; the CLI, the API, the export and the person page show it."""
+    if "golden_people" not in ws.engine.published() or not person_ids:
+        return []
+    g = ws.engine.table("golden_people")
+    mine = g.filter(_isin(g.person_id, person_ids)).select(
+        "person_id", "email", *(["unsubscribed"] if "unsubscribed" in g.columns else []))
+    state = current_state(ws, session)
+    return [{"purpose": purpose, "status": r["consent"], "may_contact": r["consented"]}
+            for purpose in ws.config.privacy.purposes
+            for r in consent_for(state, mine, purpose, ws.config.privacy).to_pyarrow().to_pylist()]
 
 
 def person_data(ws: Workspace, email: str) -> dict:
@@ -64,14 +79,7 @@ def person_data(ws: Workspace, email: str) -> dict:
     url = ws.app_database_url
     init_db(url)
     with session_scope(url) as session:
-        consent = []
-        if "golden_people" in engine.published() and subject.person_ids:
-            g = engine.table("golden_people")
-            mine = g.filter(_isin(g.person_id, subject.person_ids)).select("person_id", "email", "unsubscribed")
-            state = current_state(ws, session)
-            for purpose in ws.config.privacy.purposes:
-                for r in consent_for(state, mine, purpose, ws.config.privacy).to_pyarrow().to_pylist():
-                    consent.append({"purpose": purpose, "status": r["consent"], "may_contact": r["consented"]})
+        consent = person_consent(ws, session, subject.person_ids)
         records = [{"email": r.email, "purpose": r.purpose, "status": r.status, "source": r.source, "at": r.at}
                    for r in session.scalars(select(ConsentRecord).where(ConsentRecord.email.in_(sorted(subject.emails))))]
         routing = [{"person_id": r.person_id, "owner": r.owner, "team": r.team, "status": r.status,

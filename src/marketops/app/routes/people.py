@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from marketops.app.deps import Reader, read_workspace
+from marketops.app.deps import DB, Reader, read_workspace
 from marketops.app.downloads import Format, Limit, Offset, download, page_json
 from marketops.app.errors import api_error
 from marketops.app.people import (
@@ -53,10 +53,16 @@ def people_page(request: Request, user: Reader, q: Search = "", limit: Limit = P
 
 
 @router.get("/people/{person_id}")
-def person_page(request: Request, user: Reader, person_id: str) -> Response:
+def person_page(request: Request, user: Reader, db: DB, person_id: str) -> Response:
+    from marketops.privacy.person_export import person_consent
+    from marketops.privacy.suppression import SuppressionMatcher
+
     with read_workspace(request) as ws:
         person = person_detail(ws, person_id)
-    return render(request, "person.html", {"p": person})
+        consent = person_consent(ws, db, {person_id})
+    matcher = SuppressionMatcher.load(db)
+    suppressed = any(matcher.suppressed(s.get("email")) for s in person.sources)
+    return render(request, "person.html", {"p": person, "consent": consent, "suppressed": suppressed})
 
 
 @router.get("/api/v1/people", response_model=None)
