@@ -157,7 +157,7 @@ def test_every_template_string_is_translated():
     same_everywhere = {"API", "CAC", "CPL", "MQL", "ROAS", "SHA-256", "SQL"}
     same_in = {
         "it": {"Email", "File", "Funnel", "Lead", "Password", "Pipeline", "Record A", "Record B", "Token", "editor",
-               "info", "no"},
+               "info", "No", "no"},
         "es": {"Email", "Endpoints", "Error", "General", "Lead", "Leads", "No", "Pipeline", "Token", "editor", "info",
                "no"},
         "ru": {"Email", "REST API"},
