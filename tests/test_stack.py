@@ -265,6 +265,14 @@ def test_four_answers_give_a_recommendation_with_reasons(answers, expected):
     assert verdict.recommendation == expected and verdict.reasons
 
 
+def test_the_evaluation_text_is_in_the_translation_catalogs():
+    # the page translates the questions and verdicts: the app marks the same English text for extraction
+    from marketops.app.routes.stack_pages import EVALUATION_TEXT
+    from marketops.stack.evaluation import LABELS, QUESTIONS
+
+    assert set(EVALUATION_TEXT) == {*QUESTIONS.values(), *LABELS.values()}
+
+
 def test_a_tool_in_a_category_already_paid_for_is_at_most_a_pilot_and_bad_answers_are_named():
     answers = {"serves_goals": "yes", "improves_journey": "yes", "has_budget": "yes", "has_time": "yes"}
     verdict = recommend(answers, overlaps=["Amplitude"], category="Product analytics")

@@ -49,6 +49,11 @@ FRESHNESS_LABELS = {"fresh": N_("Fresh"), "stale": N_("Stale"), "no_data": N_("N
 FRESHNESS_BADGES = {"fresh": "badge-ok", "stale": "badge-failed", "no_data": "badge-partial", "not_linked": ""}
 ANSWER_LABELS = {"yes": N_("Yes"), "partly": N_("Partly"), "no": N_("No")}
 PERIOD_LABELS = {"month": N_("per month"), "year": N_("per year")}
+# The evaluation's questions and verdicts are English data of marketops.stack.evaluation; marked here so the
+# catalogs carry them (the template translates them where it shows them). A test keeps the two in step.
+EVALUATION_TEXT = (N_("Does it serve our goals?"), N_("Does it improve the buyer's journey?"),
+                   N_("Do we have the budget?"), N_("Do we have the time to use it well?"),
+                   N_("Buy"), N_("Pilot first"), N_("Not now"), N_("Do not buy"))
 FORM_FIELDS = ("catalogue", "name", "vendor", "category", "owner", "cost", "cost_period", "currency", "renewal_date",
                "seats", "active_users", "contract_notes", "goals", "stale_days")
 EMPTY_FORM = {**{k: "" for k in FORM_FIELDS}, "cost_period": "month", "currency": "EUR", "systems": []}
