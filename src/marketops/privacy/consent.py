@@ -104,6 +104,10 @@ def imported_evidence(consent: ibis.Table, identity_map: ibis.Table | None, conf
     return _with_person(t, identity_map).select(*STATE_COLUMNS[:-1], origin=ibis.literal("import"))
 
 
+#: What a people table needs for its unsubscribed flag to count as evidence.
+CRM_COLUMNS = frozenset({"unsubscribed", "email", "_source_system", "updated_at", "created_at"})
+
+
 def crm_evidence(people: ibis.Table) -> ibis.Table:
     """A people record flagged ``unsubscribed`` withdraws email-marketing consent (as of its last
     update)."""
@@ -132,14 +136,23 @@ def _with_person(t: ibis.Table, identity_map: ibis.Table | None) -> ibis.Table:
     if identity_map is None:
         return t.mutate(person_id=ibis.null("string"))
     m = identity_map.filter(identity_map.person_id.notnull())
-    by_email = m.mutate(_e=m.email.cast("string").lower()).filter(lambda x: x._e.notnull())
-    by_email = by_email.group_by("_e").aggregate(_n=by_email.person_id.nunique(), _pe=by_email.person_id.min())
-    by_email = by_email.filter(by_email._n == 1).drop("_n").view()
-    by_id = m.select(_sys=m.source_system, _rid=m.record_id.cast("string"), _pr=m.person_id).distinct()
-    by_id = by_id.group_by("_sys", "_rid").aggregate(_pr=by_id._pr.min()).view()
-    j = t.left_join(by_id, [t.system == by_id._sys, t.record_id == by_id._rid]) \
-        .left_join(by_email, t.email == by_email._e)
-    return j.select(*t.columns, person_id=ibis.coalesce(j._pr, j._pe))
+    person = []
+    j = t
+    # an identity map without record ids or emails (an older or hand-made workspace) links by what it has
+    if {"source_system", "record_id"} <= set(m.columns):
+        by_id = m.select(_sys=m.source_system, _rid=m.record_id.cast("string"), _pr=m.person_id).distinct()
+        by_id = by_id.group_by("_sys", "_rid").aggregate(_pr=by_id._pr.min()).view()
+        j = j.left_join(by_id, [t.system == by_id._sys, t.record_id == by_id._rid])
+        person.append(j._pr)
+    if "email" in m.columns:
+        by_email = m.mutate(_e=m.email.cast("string").lower()).filter(lambda x: x._e.notnull())
+        by_email = by_email.group_by("_e").aggregate(_n=by_email.person_id.nunique(), _pe=by_email.person_id.min())
+        by_email = by_email.filter(by_email._n == 1).drop("_n").view()
+        j = j.left_join(by_email, t.email == by_email._e)
+        person.append(j._pe)
+    if not person:
+        return t.mutate(person_id=ibis.null("string"))
+    return j.select(*t.columns, person_id=ibis.coalesce(*person, ibis.null("string")))
 
 
 def newest(evidence: ibis.Table) -> ibis.Table:
@@ -158,7 +171,7 @@ def build_state(consent: ibis.Table | None, people: ibis.Table | None, identity_
     parts = []
     if consent is not None:
         parts.append(imported_evidence(consent, identity_map, config))
-    if people is not None and "unsubscribed" in people.columns:
+    if people is not None and CRM_COLUMNS <= set(people.columns):
         parts.append(crm_evidence(people))
     if session is not None:
         parts.append(app_evidence(session, identity_map))
@@ -202,8 +215,8 @@ def current_state(ws, session: Session) -> ibis.Table:
     if "consent_state" in published:
         st = engine.table("consent_state")
         parts.insert(0, st.filter(st.origin != "app"))
-    elif "people" in published:  # a workspace run before consent existed
-        parts.insert(0, crm_evidence(engine.table("people")))
+    elif "people" in published and CRM_COLUMNS <= set(engine.table("people").columns):
+        parts.insert(0, crm_evidence(engine.table("people")))  # a workspace run before consent existed
     return newest(_union(parts))
 
 

@@ -48,8 +48,9 @@ def person_consent(ws: Workspace, session: Session, person_ids: set[str]) -> lis
     if "golden_people" not in ws.engine.published() or not person_ids:
         return []
     g = ws.engine.table("golden_people")
+    # a workspace's golden records may lack email or the unsubscribed flag: consent_for copes with either
     mine = g.filter(_isin(g.person_id, person_ids)).select(
-        "person_id", "email", *(["unsubscribed"] if "unsubscribed" in g.columns else []))
+        "person_id", *(c for c in ("email", "unsubscribed") if c in g.columns))
     state = current_state(ws, session)
     return [{"purpose": purpose, "status": r["consent"], "may_contact": r["consented"]}
             for purpose in ws.config.privacy.purposes
