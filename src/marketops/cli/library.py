@@ -208,14 +208,14 @@ def templates_show(name: Annotated[str, typer.Argument(help="The template's name
                    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value for a placeholder.")] = None,
                    as_json: JsonOpt = False, workspace: WorkspaceOpt = Path(".")) -> None:
     """A template's placeholders and tasks; with --start, the dates its tasks would get."""
-    from marketops.library.templates import get_template, parse_values, plan_from_template
+    from marketops.library.templates import get_template, parse_values, plan_from_template, preview_values
 
     ws = _workspace(workspace)
     t = _run(lambda: get_template(_templates_folder(ws), name, ws.root))
     plan = None
     if start:
         values = _run(lambda: parse_values(set_))
-        values = {k: values.get(k) or p.default or p.example or f"<{k}>" for k, p in t.placeholders.items()}
+        values = preview_values(t, values)
         plan = _run(lambda: plan_from_template(t, start=start, owner=owner, values=values))
     if as_json:
         print_json({**t.summary(), "initiative": t.initiative.model_dump(),

@@ -317,6 +317,18 @@ def parse_values(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def preview_values(template: Template, given: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every placeholder's value for a preview: the one given, else its default, else its example,
+    else ``<key>``.
+
+    >>> t = next(iter(builtin_templates().values()))
+    >>> sorted(preview_values(t)) == sorted(t.placeholders)
+    True
+    """
+    given = given or {}
+    return {k: given.get(k) or p.default or p.example or f"<{k}>" for k, p in template.placeholders.items()}
+
+
 def plan_from_template(template: Template, *, start: dt.date | str | None, owner: str,
                        values: Mapping[str, Any] | None = None) -> TemplatePlan:
     """The initiative and tasks ``template`` makes for this start date, owner and values."""

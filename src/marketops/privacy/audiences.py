@@ -27,7 +27,7 @@ from __future__ import annotations
 import ibis
 from sqlalchemy.orm import Session
 
-from marketops.errors import NotFound, ValidationFailed
+from marketops.errors import NotFound, ValidationFailed, unknown_name
 from marketops.privacy.consent import current_state, consent_for
 from marketops.privacy.suppression import SuppressionMatcher
 from marketops.workspace import Workspace
@@ -69,8 +69,6 @@ def audience(ws: Workspace, session: Session, purpose: str, filters: dict[str, s
     people = ws.table("golden_people")
     for column, value in (filters or {}).items():
         if column not in people.columns:
-            from marketops.errors import unknown_name
-
             raise unknown_name("column", column, people.columns)
         people = people.filter(people[column].cast("string").lower() == str(value).lower())
     people = people.filter(people.email.notnull())
@@ -78,13 +76,14 @@ def audience(ws: Workspace, session: Session, purpose: str, filters: dict[str, s
     return out.select(*[c for c in AUDIENCE_COLUMNS if c in out.columns]).order_by("email")
 
 
-def coverage(ws: Workspace, session: Session) -> list[dict]:
-    """Per purpose: people, granted, withdrawn, no record, and who may be contacted (basis applied)."""
+def coverage(ws: Workspace, session: Session, *, state: ibis.Table | None = None) -> list[dict]:
+    """Per purpose: people, granted, withdrawn, no record, and who may be contacted (basis applied);
+    ``state`` is :func:`current_state` when the caller already has it."""
     if "golden_people" not in ws.engine.published():
         return []
     config = ws.config.privacy
     people = ws.table("golden_people").select("person_id", "email", "unsubscribed")
-    state = current_state(ws, session)
+    state = current_state(ws, session) if state is None else state
     out = []
     for purpose, p in config.purposes.items():
         t = consent_for(state, people, purpose, config)
@@ -95,9 +94,8 @@ def coverage(ws: Workspace, session: Session) -> list[dict]:
     return out
 
 
-def coverage_by_source(ws: Workspace, session: Session) -> list[dict]:
+def coverage_by_source(ws: Workspace, session: Session, *, state: ibis.Table | None = None) -> list[dict]:
     """Current decisions per purpose, source and status (where consent was collected)."""
-    state = current_state(ws, session)
-    rows = state.group_by("purpose", "source", "status").aggregate(people=state.count()) \
+    state = current_state(ws, session) if state is None else state
+    return state.group_by("purpose", "source", "status").aggregate(people=state.count()) \
         .order_by(["purpose", ibis.desc("people")]).to_pyarrow().to_pylist()
-    return rows

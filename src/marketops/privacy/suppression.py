@@ -44,13 +44,17 @@ def parse_entry(value: str) -> tuple[str, str]:
     raise ValidationFailed(f"'{value}' is neither an email address nor a domain (e.g. ann@acme.com, competitor.com)")
 
 
+def _entry(session: Session, kind: str, value: str) -> Suppression | None:
+    return session.scalars(select(Suppression).where(Suppression.kind == kind,
+                                                     Suppression.value_hash == value_hash(value))).first()
+
+
 def add_suppression(session: Session, value: str, *, reason: str, actor: str) -> Suppression:
     """Add an email or domain (an existing entry is returned unchanged)."""
     kind, v = parse_entry(value)
-    h = value_hash(v)
-    entry = session.scalars(select(Suppression).where(Suppression.kind == kind, Suppression.value_hash == h)).first()
+    entry = _entry(session, kind, v)
     if entry is None:
-        entry = Suppression(kind=kind, value=v, value_hash=h, reason=reason.strip(), added_by=actor)
+        entry = Suppression(kind=kind, value=v, value_hash=value_hash(v), reason=reason.strip(), added_by=actor)
         session.add(entry)
         session.flush()
     return entry
@@ -61,9 +65,7 @@ def remove_suppression(session: Session, value_or_id: str | int) -> Suppression:
     if isinstance(value_or_id, int) or str(value_or_id).isdigit():
         entry = session.get(Suppression, int(value_or_id))
     else:
-        kind, v = parse_entry(str(value_or_id))
-        entry = session.scalars(select(Suppression).where(Suppression.kind == kind,
-                                                          Suppression.value_hash == value_hash(v))).first()
+        entry = _entry(session, *parse_entry(str(value_or_id)))
     if entry is None:
         raise NotFound(f"'{value_or_id}' is not on the suppression list", hint="see `marketops suppress list`")
     session.delete(entry)

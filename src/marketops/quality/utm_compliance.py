@@ -50,7 +50,6 @@ REASONS = {
     "uppercase": "has capital letters",
     "unicode": "has non-ASCII letters",
     "characters": "has characters that are not allowed",
-    "alias": "is not an allowed {kind}",
     "not_allowed": "is not an allowed {kind}",
     "pattern": "does not follow the campaign naming pattern",
     "pair": "is not used with utm_source '{source}'",
@@ -226,7 +225,7 @@ def _tail(tax: UtmTaxonomy, p: Problem) -> str:
 def check_utm(tax: UtmTaxonomy, params: Mapping[str, str | None]) -> list[Problem]:
     """Every problem of one set of UTM parameters (``utm_source``... or ``source``...), in parameter
     order: missing required ones, each value's problems, and a medium not used with its source."""
-    values = {p: _text(params.get(p, params.get(p.removeprefix("utm_")))) for p in UTM_PARAMS}
+    values = _given(params)
     problems: dict[str, Problem] = {}
     for param in UTM_PARAMS:
         value = values[param]
@@ -255,15 +254,17 @@ def check_utm(tax: UtmTaxonomy, params: Mapping[str, str | None]) -> list[Proble
 
 def fixed_params(params: Mapping[str, str | None], problems: list[Problem]) -> dict[str, str]:
     """``params`` with every fixable problem's fix applied (the ``--fix`` of the link builder)."""
-    out = {p: v for p in UTM_PARAMS if (v := _text(params.get(p, params.get(p.removeprefix("utm_"))))) is not None}
+    out = {p: v for p, v in _given(params).items() if v is not None}
     for pr in problems:
         if pr.fix is not None:
             out[pr.param] = pr.fix
     return out
 
 
-def _text(v: object) -> str | None:
-    if v is None:
-        return None
-    s = str(v)
-    return s if s.strip() else None
+def _given(params: Mapping[str, str | None]) -> dict[str, str | None]:
+    # every parameter by its full name (``source`` or ``utm_source``), None when absent or blank
+    values = {}
+    for p in UTM_PARAMS:
+        v = params.get(p, params.get(p.removeprefix("utm_")))
+        values[p] = str(v) if v is not None and str(v).strip() else None
+    return values

@@ -86,8 +86,9 @@ def audit_from(session: Session, *, seen: Mapping[str, SystemSeen], rates: Mappi
     """The audit with the warehouse's facts already read (what the web app caches between runs)."""
     tools = list_tools(session)
     flows = list_integrations(session)
+    seen = dict(seen)
     inputs = [ToolInput(t.id, t.name, t.category, t.vendor, t.owner, t.cost_cents, t.cost_period, t.currency,
                         t.renewal_date, t.seats, t.active_users,
-                        tool_freshness(t.systems or (), t.stale_days, dict(seen), now)) for t in tools]
+                        tool_freshness(t.systems or (), t.stale_days, seen, now)) for t in tools]
     return build_audit(inputs, [(f.source_id, f.target_id) for f in flows], rates, reporting_currency,
                        today=today or dt.date.today())

@@ -175,8 +175,7 @@ def template_api(request: Request, name: str, user: Reader, db: DB,
     t = tpl.get_template(templates_dir(request), name, root_of(request))
     out = template_out(t, tpl.usage_counts(db).get(t.name, 0))
     if start is not None:
-        values = {k: p.default or p.example or f"<{k}>" for k, p in t.placeholders.items()}
-        plan = tpl.plan_from_template(t, start=start, owner=owner or "owner", values=values)
+        plan = tpl.plan_from_template(t, start=start, owner=owner or "owner", values=tpl.preview_values(t))
         out["preview"] = _jsonable({"initiative": plan.initiative, "tasks": plan.tasks})
     return out
 

@@ -78,19 +78,25 @@ def new_playbook_page(request: Request, user: CurrentUser) -> Response:
     return _form_page(request, form={"title": "", "body": "", "owner": user.email, "tags": "", "slug": ""}, slug=None)
 
 
-@router.post("/playbooks/new", dependencies=CSRF)
-async def new_playbook_form(request: Request, db: DB, user: CurrentUser) -> Response:
+async def _playbook_form(request: Request, db: Session, user: User, *, slug: str | None, notice: str) -> Response:
+    """Save the new/edit playbook form (``slug`` None: create); on a bad form, show it again with the error."""
     _editor(user)
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    create = slug is None
     try:
-        p = save_playbook_as(request, db, user, create=True, slug=form.get("slug") or None,
+        p = save_playbook_as(request, db, user, create=create, slug=(form.get("slug") or None) if create else slug,
                              title=form.get("title", ""), body=form.get("body", ""), owner=form.get("owner", ""),
                              tags=form.get("tags", ""))
     except ValidationFailed as e:
         db.rollback()
-        return _form_page(request, form=form, slug=None, error=e.message, status_code=400)
-    flash(request, N_("Playbook “%(title)s” created."), title=p.title)
+        return _form_page(request, form=form, slug=slug, error=e.message, status_code=400)
+    flash(request, notice, title=p.title)
     return RedirectResponse(f"/playbooks/{p.slug}", status_code=303)
+
+
+@router.post("/playbooks/new", dependencies=CSRF)
+async def new_playbook_form(request: Request, db: DB, user: CurrentUser) -> Response:
+    return await _playbook_form(request, db, user, slug=None, notice=N_("Playbook “%(title)s” created."))
 
 
 @router.get("/playbooks/{slug}")
@@ -110,16 +116,7 @@ def edit_playbook_page(request: Request, slug: str, user: CurrentUser) -> Respon
 
 @router.post("/playbooks/{slug}/edit", dependencies=CSRF)
 async def edit_playbook_form(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    _editor(user)
-    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
-    try:
-        p = save_playbook_as(request, db, user, create=False, slug=slug, title=form.get("title", ""),
-                             body=form.get("body", ""), owner=form.get("owner", ""), tags=form.get("tags", ""))
-    except ValidationFailed as e:
-        db.rollback()
-        return _form_page(request, form=form, slug=slug, error=e.message, status_code=400)
-    flash(request, N_("Playbook “%(title)s” saved."), title=p.title)
-    return RedirectResponse(f"/playbooks/{p.slug}", status_code=303)
+    return await _playbook_form(request, db, user, slug=slug, notice=N_("Playbook “%(title)s” saved."))
 
 
 # -- templates --------------------------------------------------------------------------------------------
@@ -140,7 +137,7 @@ def template_page(request: Request, name: str, db: Session, user: User, *, form:
         start = dt.date.fromisoformat(str(form.get("start") or "")[:10])
     except ValueError:
         start = dt.date.today()
-    values = {k: str(form.get(f"v_{k}") or "") or p.default or p.example or f"<{k}>" for k, p in t.placeholders.items()}
+    values = tpl.preview_values(t, {k: str(form.get(f"v_{k}") or "") for k in t.placeholders})
     plan = tpl.plan_from_template(t, start=start, owner=str(form.get("owner") or user.email), values=values)
     return render(request, "library_template.html", {
         "t": t, "plan": plan, "form": form, "error": error, "editable": can_edit(user),

@@ -80,18 +80,24 @@ def _last_retention(request: Request) -> tuple[str | None, list[dict[str, Any]]]
     return None, []
 
 
+def _retention(request: Request, rules: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The retention rules with what the newest run deleted under each."""
+    run_id, deleted = _last_retention(request)
+    by = {d["table"]: d for d in deleted}
+    return run_id, [{**r, "deleted": by.get(r["table"], {}).get("deleted", 0),
+                     "raw_deleted": by.get(r["table"], {}).get("raw_deleted", 0)} for r in rules]
+
+
 # -- the page -------------------------------------------------------------------------------------
 @router.get("/privacy")
 def privacy_page(request: Request, user: CurrentUser, db: DB) -> Response:
     with read_workspace(request) as ws:
-        cover = coverage(ws, db)
-        by_source = coverage_by_source(ws, db) if cover else []
+        state = current_state(ws, db)  # computed once for both tables
+        cover = coverage(ws, db, state=state)
+        by_source = coverage_by_source(ws, db, state=state) if cover else []
         rules = [r.model_dump() for r in ws.config.privacy.retention]
         purposes = {k: v.model_dump() for k, v in ws.config.privacy.purposes.items()}
-    run_id, deleted = _last_retention(request)
-    deleted_by = {d["table"]: d for d in deleted}
-    retention = [{**r, "deleted": deleted_by.get(r["table"], {}).get("deleted", 0),
-                  "raw_deleted": deleted_by.get(r["table"], {}).get("raw_deleted", 0)} for r in rules]
+    run_id, retention = _retention(request, rules)
     admin = user.role == "admin"
     return render(request, "privacy.html", {
         "coverage": cover, "by_source": by_source, "purposes": purposes,
@@ -251,10 +257,11 @@ def erase_api(request: Request, body: EraseBody, user: AdminUser) -> Any:
 @router.get("/api/v1/erasures", response_model=None)
 def erasures_api(user: AdminUser, db: DB, format: Format = "json") -> Any:
     """Erasure receipts, newest first (admin)."""
-    rows = [_erasure_row(e) for e in erasures(db)]
+    entries = erasures(db)
+    rows = [_erasure_row(e) for e in entries]
     if format != "json":
         return file_of(rows, ERASURE_COLUMNS, "erasures", format)
-    return {"items": [r | {"receipt": e.receipt} for r, e in zip(rows, erasures(db))], "total": len(rows)}
+    return {"items": [r | {"receipt": e.receipt} for r, e in zip(rows, entries)], "total": len(rows)}
 
 
 @router.get("/api/v1/person-export", response_model=None)
@@ -285,10 +292,7 @@ def retention_api(request: Request, user: Reader, format: Format = "json") -> An
     """Retention rules and what the last run deleted under each."""
     with read_workspace(request) as ws:
         rules = [r.model_dump() for r in ws.config.privacy.retention]
-    run_id, deleted = _last_retention(request)
-    by = {d["table"]: d for d in deleted}
-    rows = [{**r, "deleted": by.get(r["table"], {}).get("deleted", 0),
-             "raw_deleted": by.get(r["table"], {}).get("raw_deleted", 0)} for r in rules]
+    run_id, rows = _retention(request, rules)
     if format != "json":
         return file_of(rows, RETENTION_COLUMNS, "retention", format)
     return {"run_id": run_id, "items": rows, "total": len(rows)}

@@ -117,7 +117,7 @@ def _list_page(request: Request, db: Session, *, category: str = "", owner: str 
     lines = {t.id: t for t in audit.tools}
     rows = [{"tool": t, "line": lines.get(t.id), "fresh": tool_freshness(t.systems or (), t.stale_days, seen)}
             for t in tools]
-    used = sorted({t.category for t in list_tools(db) if t.category})
+    used = sorted({line.category for line in audit.tools if line.category})  # the audit has every tool
     query = "&".join(f"{k}={v}" for k, v in (("category", category), ("owner", owner), ("q", q)) if v)
     return render(request, "stack.html", {
         "rows": rows, "audit": audit, "busy": busy, "used_categories": used,

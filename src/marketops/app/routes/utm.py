@@ -28,7 +28,7 @@ from marketops.app.render import N_, render
 from marketops.app.routes.metrics import analysis, file_of
 from marketops.app.routes.settings import flash, pop_flash
 from marketops.errors import ValidationFailed
-from marketops.quality.utm_builder import BuiltLink, UtmRefused, build_link
+from marketops.quality.utm_builder import UtmRefused, build_link
 from marketops.quality.utm_ingestion import VIOLATION_COLUMNS, empty_violations, workspace_report
 from marketops.quality.utm_taxonomy import UtmTaxonomy
 from marketops.state.utm_links import COLUMNS, link_json, register_link, search_links
@@ -38,7 +38,6 @@ router = APIRouter()
 
 PAGE_SIZE = 25
 TOP_COLUMNS = ["source_system", "param", "value", "suggested_fix", "problem", "touchpoints"]
-SYSTEM_COLUMNS = ["source_system", "touchpoints", "tagged", "compliant", "rate"]
 SearchQ = Annotated[str, Query(description="Text in the URL, values, creator or notes.")]
 CampaignQ = Annotated[str, Query(description="Only links of this campaign.")]
 
@@ -131,10 +130,6 @@ def build_form(request: Request, user: Editor, db: DB, url: Annotated[str, Form(
 
 # -- the API ----------------------------------------------------------------------------------------------
 
-def _answer(built: BuiltLink, **extra: Any) -> dict[str, Any]:
-    return {**built.to_json(), **extra}
-
-
 @router.post("/api/v1/utm/build", response_model=None)
 def build_api(request: Request, body: BuildBody, user: Editor, db: DB) -> Any:
     """Build a tagged link and keep it in the register: ``{"url", "final_url", "params", "fixed": [problems
@@ -146,7 +141,7 @@ def build_api(request: Request, body: BuildBody, user: Editor, db: DB) -> Any:
         return _refused(e)
     entry, created = register_link(db, link, actor=user.email, notes=body.notes, ip=client_ip(request))
     db.commit()
-    return _answer(link, created=created, link=link_json(entry))
+    return {**link.to_json(), "created": created, "link": link_json(entry)}
 
 
 @router.get("/api/v1/utm/preview", response_model=None)
